@@ -1,0 +1,391 @@
+// Small dense matrix products for the layers: C = A·B and C = A·Bᵀ over row-major spans.
+// Register-blocked Vector512 / Vector256 bodies with a scalar reference that tests compare against
+// and that runs where SIMD is not available. Single-threaded: parallelism is over the batch, not here.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace LeNet.Kernels;
+
+/// <summary>Which instruction width the kernels use; tests force each one to cover every path.</summary>
+public enum SimdWidth { Scalar = 0, V256 = 256, V512 = 512 }
+
+public static class Simd
+{
+    /// <summary>The widest width the hardware accelerates.</summary>
+    public static SimdWidth Best { get; } =
+        Vector512.IsHardwareAccelerated ? SimdWidth.V512 :
+        Vector256.IsHardwareAccelerated ? SimdWidth.V256 : SimdWidth.Scalar;
+
+    /// <summary>The width in use; lower it to run the fallbacks (never raise it above <see cref="Best"/>).</summary>
+    public static SimdWidth Width { get; set; } = Best;
+
+    /// <summary>Uses <paramref name="width"/> until the returned scope is disposed (tests of the fallbacks).</summary>
+    public static IDisposable Use(SimdWidth width)
+    {
+        var previous = Width;
+        Width = width <= Best ? width : Best;
+        return new Scope(() => Width = previous);
+    }
+
+    sealed class Scope(Action restore) : IDisposable { public void Dispose() => restore(); }
+}
+
+public static class Gemm
+{
+    /// <summary>C[m,n] = (accumulate ? C : 0) + Σ_k A[m,k]·B[k,n]. Row-major with leading dimensions.</summary>
+    public static void MultiplyNN(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        CheckLengths(m, k, lda, a.Length, "A");
+        CheckLengths(k, n, ldb, b.Length, "B");
+        CheckLengths(m, n, ldc, c.Length, "C");
+        if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        if (k == 0) return;
+        switch (Simd.Width)
+        {
+            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NN512(m, n, k, a, lda, b, ldb, c, ldc); break;
+            case SimdWidth.V256 when Vector256.IsHardwareAccelerated:
+            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NN256(m, n, k, a, lda, b, ldb, c, ldc, 0); break;
+            default: NNScalar(m, n, k, a, lda, b, ldb, c, ldc, 0); break;
+        }
+    }
+
+    /// <summary>C[m,n] = (accumulate ? C : 0) + Σ_k A[m,k]·B[n,k] (B transposed): dot products of rows.</summary>
+    public static void MultiplyNT(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        CheckLengths(m, k, lda, a.Length, "A");
+        CheckLengths(n, k, ldb, b.Length, "B");
+        CheckLengths(m, n, ldc, c.Length, "C");
+        if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        if (k == 0) return;
+        switch (Simd.Width)
+        {
+            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NT512(m, n, k, a, lda, b, ldb, c, ldc); break;
+            case SimdWidth.V256 when Vector256.IsHardwareAccelerated:
+            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NT256(m, n, k, a, lda, b, ldb, c, ldc); break;
+            default: NTScalar(m, n, k, a, lda, b, ldb, c, ldc); break;
+        }
+    }
+
+    /// <summary>Dst[cols,rows] = Srcᵀ for a row-major rows×cols source with leading dimension lds.</summary>
+    public static void Transpose(int rows, int cols, ReadOnlySpan<float> src, int lds, Span<float> dst)
+    {
+        CheckLengths(rows, cols, lds, src.Length, "source");
+        if (dst.Length < rows * cols) ThrowLength("destination");
+        for (int i = 0; i < rows; i++)
+        {
+            var row = src.Slice(i * lds, cols);
+            for (int j = 0; j < cols; j++) dst[j * rows + i] = row[j];
+        }
+    }
+
+    static void CheckLengths(int rows, int cols, int ld, int length, string name)
+    {
+        if (ld < cols || (rows > 0 && (long)(rows - 1) * ld + cols > length)) ThrowLength(name);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void ThrowLength(string name) => throw new ArgumentException($"Matrix {name} is smaller than its dimensions say.");
+
+    // ---- reference -------------------------------------------------------------------------------
+
+    static void NNScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, int j0)
+    {
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++)
+            {
+                float av = a[i * lda + p];
+                var brow = b.Slice(p * ldb, n);
+                var crow = c.Slice(i * ldc, n);
+                for (int j = j0; j < n; j++) crow[j] += av * brow[j];
+            }
+    }
+
+    static void NTScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float s = 0;
+                for (int p = 0; p < k; p++) s += a[i * lda + p] * b[j * ldb + p];
+                c[i * ldc + j] += s;
+            }
+    }
+
+    // ---- Vector512: 4 rows × 32 columns of C in 8 registers, B rows streamed, A broadcast ---------
+
+    static void NN512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc)
+    {
+        ref float A = ref Unsafe.AsRef(in a[0]);
+        ref float B = ref Unsafe.AsRef(in b[0]);
+        ref float C = ref c[0];
+        int n32 = n & ~31, n16 = n & ~15;
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            int j = 0;
+            for (; j < n32; j += 32)
+            {
+                Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
+                    c20 = default, c21 = default, c30 = default, c31 = default;
+                for (int p = 0; p < k; p++)
+                {
+                    nuint bo = (nuint)(p * ldb + j);
+                    var b0 = Vector512.LoadUnsafe(ref B, bo);
+                    var b1 = Vector512.LoadUnsafe(ref B, bo + 16);
+                    var a0 = Vector512.Create(Unsafe.Add(ref A, i * lda + p));
+                    var a1 = Vector512.Create(Unsafe.Add(ref A, (i + 1) * lda + p));
+                    var a2 = Vector512.Create(Unsafe.Add(ref A, (i + 2) * lda + p));
+                    var a3 = Vector512.Create(Unsafe.Add(ref A, (i + 3) * lda + p));
+                    c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                    c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                    c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                    c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                }
+                Add512(ref C, i * ldc + j, c00, c01); Add512(ref C, (i + 1) * ldc + j, c10, c11);
+                Add512(ref C, (i + 2) * ldc + j, c20, c21); Add512(ref C, (i + 3) * ldc + j, c30, c31);
+            }
+            for (; j < n16; j += 16)
+            {
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                for (int p = 0; p < k; p++)
+                {
+                    var b0 = Vector512.LoadUnsafe(ref B, (nuint)(p * ldb + j));
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0, c3);
+                }
+                Add512(ref C, i * ldc + j, c0); Add512(ref C, (i + 1) * ldc + j, c1);
+                Add512(ref C, (i + 2) * ldc + j, c2); Add512(ref C, (i + 3) * ldc + j, c3);
+            }
+        }
+        for (; i < m; i++)
+        {
+            int j = 0;
+            for (; j < n32; j += 32)
+            {
+                Vector512<float> c0 = default, c1 = default;
+                for (int p = 0; p < k; p++)
+                {
+                    nuint bo = (nuint)(p * ldb + j);
+                    var av = Vector512.Create(Unsafe.Add(ref A, i * lda + p));
+                    c0 = Vector512.FusedMultiplyAdd(av, Vector512.LoadUnsafe(ref B, bo), c0);
+                    c1 = Vector512.FusedMultiplyAdd(av, Vector512.LoadUnsafe(ref B, bo + 16), c1);
+                }
+                Add512(ref C, i * ldc + j, c0, c1);
+            }
+            for (; j < n16; j += 16)
+            {
+                Vector512<float> c0 = default;
+                for (int p = 0; p < k; p++)
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, i * lda + p)),
+                        Vector512.LoadUnsafe(ref B, (nuint)(p * ldb + j)), c0);
+                Add512(ref C, i * ldc + j, c0);
+            }
+        }
+        if (n16 < n) NN256(m, n, k, a, lda, b, ldb, c, ldc, n16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Add512(ref float c, int offset, Vector512<float> v0)
+    {
+        nuint o = (nuint)offset;
+        (Vector512.LoadUnsafe(ref c, o) + v0).StoreUnsafe(ref c, o);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Add512(ref float c, int offset, Vector512<float> v0, Vector512<float> v1)
+    {
+        nuint o = (nuint)offset;
+        (Vector512.LoadUnsafe(ref c, o) + v0).StoreUnsafe(ref c, o);
+        (Vector512.LoadUnsafe(ref c, o + 16) + v1).StoreUnsafe(ref c, o + 16);
+    }
+
+    // ---- Vector256: 4 rows × 16 columns; also the tail of the 512 path ------------------------------
+
+    static void NN256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, int j0)
+    {
+        ref float A = ref Unsafe.AsRef(in a[0]);
+        ref float B = ref Unsafe.AsRef(in b[0]);
+        ref float C = ref c[0];
+        int n16 = j0 + ((n - j0) & ~15), n8 = j0 + ((n - j0) & ~7);
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            int j = j0;
+            for (; j < n16; j += 16)
+            {
+                Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default,
+                    c20 = default, c21 = default, c30 = default, c31 = default;
+                for (int p = 0; p < k; p++)
+                {
+                    nuint bo = (nuint)(p * ldb + j);
+                    var b0 = Vector256.LoadUnsafe(ref B, bo);
+                    var b1 = Vector256.LoadUnsafe(ref B, bo + 8);
+                    var a0 = Vector256.Create(Unsafe.Add(ref A, i * lda + p));
+                    var a1 = Vector256.Create(Unsafe.Add(ref A, (i + 1) * lda + p));
+                    var a2 = Vector256.Create(Unsafe.Add(ref A, (i + 2) * lda + p));
+                    var a3 = Vector256.Create(Unsafe.Add(ref A, (i + 3) * lda + p));
+                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+                    c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+                    c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+                    c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+                }
+                Add256(ref C, i * ldc + j, c00, c01); Add256(ref C, (i + 1) * ldc + j, c10, c11);
+                Add256(ref C, (i + 2) * ldc + j, c20, c21); Add256(ref C, (i + 3) * ldc + j, c30, c31);
+            }
+            for (; j < n8; j += 8)
+            {
+                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                for (int p = 0; p < k; p++)
+                {
+                    var b0 = Vector256.LoadUnsafe(ref B, (nuint)(p * ldb + j));
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
+                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
+                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
+                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0, c3);
+                }
+                Add256(ref C, i * ldc + j, c0); Add256(ref C, (i + 1) * ldc + j, c1);
+                Add256(ref C, (i + 2) * ldc + j, c2); Add256(ref C, (i + 3) * ldc + j, c3);
+            }
+        }
+        for (; i < m; i++)
+        {
+            for (int j = j0; j < n8; j += 8)
+            {
+                Vector256<float> c0 = default;
+                for (int p = 0; p < k; p++)
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, i * lda + p)),
+                        Vector256.LoadUnsafe(ref B, (nuint)(p * ldb + j)), c0);
+                Add256(ref C, i * ldc + j, c0);
+            }
+        }
+        if (n8 < n) NNScalar(m, n, k, a, lda, b, ldb, c, ldc, n8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Add256(ref float c, int offset, Vector256<float> v0)
+    {
+        nuint o = (nuint)offset;
+        (Vector256.LoadUnsafe(ref c, o) + v0).StoreUnsafe(ref c, o);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Add256(ref float c, int offset, Vector256<float> v0, Vector256<float> v1)
+    {
+        nuint o = (nuint)offset;
+        (Vector256.LoadUnsafe(ref c, o) + v0).StoreUnsafe(ref c, o);
+        (Vector256.LoadUnsafe(ref c, o + 8) + v1).StoreUnsafe(ref c, o + 8);
+    }
+
+    // ---- A·Bᵀ: 2 rows of A × 4 rows of B as 8 vector dot products, reduced once at the end -------
+
+    static void NT512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc)
+    {
+        ref float A = ref Unsafe.AsRef(in a[0]);
+        ref float B = ref Unsafe.AsRef(in b[0]);
+        int k16 = k & ~15;
+        int i = 0;
+        for (; i + 2 <= m; i += 2)
+        {
+            int j = 0;
+            for (; j + 4 <= n; j += 4)
+            {
+                Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default,
+                    s10 = default, s11 = default, s12 = default, s13 = default;
+                int ia0 = i * lda, ia1 = ia0 + lda, jb0 = j * ldb, jb1 = jb0 + ldb, jb2 = jb1 + ldb, jb3 = jb2 + ldb;
+                for (int p = 0; p < k16; p += 16)
+                {
+                    var a0 = Vector512.LoadUnsafe(ref A, (nuint)(ia0 + p));
+                    var a1 = Vector512.LoadUnsafe(ref A, (nuint)(ia1 + p));
+                    var b0 = Vector512.LoadUnsafe(ref B, (nuint)(jb0 + p));
+                    var b1 = Vector512.LoadUnsafe(ref B, (nuint)(jb1 + p));
+                    var b2 = Vector512.LoadUnsafe(ref B, (nuint)(jb2 + p));
+                    var b3 = Vector512.LoadUnsafe(ref B, (nuint)(jb3 + p));
+                    s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01);
+                    s02 = Vector512.FusedMultiplyAdd(a0, b2, s02); s03 = Vector512.FusedMultiplyAdd(a0, b3, s03);
+                    s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11);
+                    s12 = Vector512.FusedMultiplyAdd(a1, b2, s12); s13 = Vector512.FusedMultiplyAdd(a1, b3, s13);
+                }
+                c[i * ldc + j] += Vector512.Sum(s00) + Tail(a, ia0, b, jb0, k16, k);
+                c[i * ldc + j + 1] += Vector512.Sum(s01) + Tail(a, ia0, b, jb1, k16, k);
+                c[i * ldc + j + 2] += Vector512.Sum(s02) + Tail(a, ia0, b, jb2, k16, k);
+                c[i * ldc + j + 3] += Vector512.Sum(s03) + Tail(a, ia0, b, jb3, k16, k);
+                c[(i + 1) * ldc + j] += Vector512.Sum(s10) + Tail(a, ia1, b, jb0, k16, k);
+                c[(i + 1) * ldc + j + 1] += Vector512.Sum(s11) + Tail(a, ia1, b, jb1, k16, k);
+                c[(i + 1) * ldc + j + 2] += Vector512.Sum(s12) + Tail(a, ia1, b, jb2, k16, k);
+                c[(i + 1) * ldc + j + 3] += Vector512.Sum(s13) + Tail(a, ia1, b, jb3, k16, k);
+            }
+            for (; j < n; j++)
+            {
+                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, j * ldb, k16) + Tail(a, i * lda, b, j * ldb, k16, k);
+                c[(i + 1) * ldc + j] += Dot512(ref A, (i + 1) * lda, ref B, j * ldb, k16) + Tail(a, (i + 1) * lda, b, j * ldb, k16, k);
+            }
+        }
+        for (; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, j * ldb, k16) + Tail(a, i * lda, b, j * ldb, k16, k);
+    }
+
+    static float Dot512(ref float a, int ao, ref float b, int bo, int k16)
+    {
+        Vector512<float> s = default;
+        for (int p = 0; p < k16; p += 16)
+            s = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p)), s);
+        return Vector512.Sum(s);
+    }
+
+    static void NT256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc)
+    {
+        ref float A = ref Unsafe.AsRef(in a[0]);
+        ref float B = ref Unsafe.AsRef(in b[0]);
+        int k8 = k & ~7;
+        for (int i = 0; i < m; i++)
+        {
+            int ia = i * lda, j = 0;
+            for (; j + 4 <= n; j += 4)
+            {
+                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                int jb0 = j * ldb, jb1 = jb0 + ldb, jb2 = jb1 + ldb, jb3 = jb2 + ldb;
+                for (int p = 0; p < k8; p += 8)
+                {
+                    var av = Vector256.LoadUnsafe(ref A, (nuint)(ia + p));
+                    s0 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb0 + p)), s0);
+                    s1 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb1 + p)), s1);
+                    s2 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb2 + p)), s2);
+                    s3 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb3 + p)), s3);
+                }
+                c[i * ldc + j] += Vector256.Sum(s0) + Tail(a, ia, b, jb0, k8, k);
+                c[i * ldc + j + 1] += Vector256.Sum(s1) + Tail(a, ia, b, jb1, k8, k);
+                c[i * ldc + j + 2] += Vector256.Sum(s2) + Tail(a, ia, b, jb2, k8, k);
+                c[i * ldc + j + 3] += Vector256.Sum(s3) + Tail(a, ia, b, jb3, k8, k);
+            }
+            for (; j < n; j++)
+            {
+                Vector256<float> s = default;
+                int jb = j * ldb;
+                for (int p = 0; p < k8; p += 8)
+                    s = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref A, (nuint)(ia + p)), Vector256.LoadUnsafe(ref B, (nuint)(jb + p)), s);
+                c[i * ldc + j] += Vector256.Sum(s) + Tail(a, ia, b, jb, k8, k);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Tail(ReadOnlySpan<float> a, int ao, ReadOnlySpan<float> b, int bo, int from, int k)
+    {
+        float s = 0;
+        for (int p = from; p < k; p++) s += a[ao + p] * b[bo + p];
+        return s;
+    }
+}

@@ -1,0 +1,67 @@
+// The layer contract: a stateless description (shapes, parameter slice) with Forward and Backward
+// over flat batch-major buffers. Per-call state lives in scratch memory owned by the caller's
+// workspace, so one layer object serves every worker thread at once.
+using LeNet.Kernels;
+using LeNet.Training;
+
+namespace LeNet.Layers;
+
+/// <summary>Shape of one sample's activations: channels × height × width.</summary>
+public readonly record struct Shape(int C, int H, int W)
+{
+    public int Size => C * H * W;
+    public override string ToString() => $"{C}x{H}x{W}";
+}
+
+public abstract class Layer
+{
+    protected Layer(string name, Shape input, Shape output, Activation activation)
+    {
+        if (input.Size <= 0 || output.Size <= 0) throw new ArgumentException($"Layer {name} has an empty shape ({input} → {output}).");
+        Name = name;
+        InputShape = input;
+        OutputShape = output;
+        Activation = activation;
+    }
+
+    public string Name { get; }
+    /// <summary>Short kind for summaries, e.g. "Conv2d".</summary>
+    public abstract string Kind { get; }
+    public Shape InputShape { get; }
+    public Shape OutputShape { get; }
+    public Activation Activation { get; }
+
+    /// <summary>Trainable parameters of this layer.</summary>
+    public virtual int ParameterCount => 0;
+    /// <summary>Offset of this layer's parameters in the network's single parameter array.</summary>
+    public int ParameterOffset { get; internal set; }
+    /// <summary>Multiply-adds (biases counted as one connection each), as the 1998 paper counts connections.</summary>
+    public abstract long Connections { get; }
+
+    public virtual void InitializeParameters(Span<float> p, Rng rng) { }
+
+    /// <summary>Floats of scratch memory Forward and Backward need for a batch of n.</summary>
+    public virtual int ScratchLength(int n) => Activation == Activation.None ? 0 : n * OutputShape.Size;
+
+    /// <summary>y = layer(x) for n samples. x is (n, input), y is (n, output).</summary>
+    public abstract void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch);
+
+    /// <summary>
+    /// Given dy = ∂L/∂y, adds ∂L/∂p to dp and, when dx is not empty, writes dx = ∂L/∂x.
+    /// x and y are the tensors of the matching Forward call; scratch is the same memory.
+    /// </summary>
+    public abstract void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
+        ReadOnlySpan<float> dy, Span<float> dx, Span<float> dp, int n, Span<float> scratch);
+
+    /// <summary>The gradient with respect to the pre-activation, in scratch when an activation applies.</summary>
+    protected ReadOnlySpan<float> PreActivationGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int n, Span<float> scratch)
+    {
+        if (Activation == Activation.None) return dy[..(n * OutputShape.Size)];
+        var dz = scratch[..(n * OutputShape.Size)];
+        Activations.Backward(Activation, y[..dz.Length], dy[..dz.Length], dz);
+        return dz;
+    }
+
+    /// <summary>Per-layer description for summaries (kernel size, padding, ...).</summary>
+    public virtual string Details => Activation == Activation.None ? "" : Activation.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,106 @@
+// The 1998 paper's trainable subsampling (S2, S4): each unit sums a 2x2 block of its map, multiplies
+// by a trainable coefficient and adds a trainable bias, one pair per map, then the activation.
+// input (N, C, H, W) → output (N, C, H/2, W/2); parameters: coefficients (C) then biases (C).
+using LeNet.Kernels;
+using LeNet.Training;
+
+namespace LeNet.Layers;
+
+public sealed class Subsampling : Layer
+{
+    readonly int _size;
+
+    public Subsampling(string name, Shape input, Activation activation, int size = 2)
+        : base(name, input, Pooling.OutputOf(input, size, ceil: false), activation) => _size = size;
+
+    public override string Kind => "Subsampling";
+    public override int ParameterCount => 2 * InputShape.C;
+    // Each unit: size² inputs plus the bias, as the paper counts (S2: 14·14·6·5 = 5,880).
+    public override long Connections => (long)OutputShape.Size * (_size * _size + 1);
+    public override string Details => $"{_size}x{_size} sum·w+b" + (Activation == Activation.None ? "" : ", " + base.Details);
+
+    public override void InitializeParameters(Span<float> p, Rng rng) =>
+        Initializers.Fill(p[..InputShape.C], _size * _size, 1, Activation, rng);
+
+    public override int ScratchLength(int n) => n * OutputShape.Size + base.ScratchLength(n);
+
+    public override void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch)
+    {
+        int c = InputShape.C, os = OutputShape.H * OutputShape.W;
+        var sums = scratch[..(n * OutputShape.Size)];
+        SumPool(x, sums, n * c, InputShape.H, InputShape.W, _size, 1f);
+        for (int q = 0; q < n * c; q++)
+        {
+            float coef = p[q % c], bias = p[c + q % c];
+            var s = sums.Slice(q * os, os);
+            var d = y.Slice(q * os, os);
+            for (int i = 0; i < os; i++) d[i] = coef * s[i] + bias;
+        }
+        Activations.Apply(Activation, y[..(n * OutputShape.Size)]);
+    }
+
+    public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
+        ReadOnlySpan<float> dy, Span<float> dx, Span<float> dp, int n, Span<float> scratch)
+    {
+        int c = InputShape.C, os = OutputShape.H * OutputShape.W, size = n * OutputShape.Size;
+        var sums = scratch[..size];
+        var dz = PreActivationGradient(y, dy, n, scratch[size..]);
+        for (int q = 0; q < n * c; q++)
+        {
+            var s = sums.Slice(q * os, os);
+            var g = dz.Slice(q * os, os);
+            float dCoef = 0, dBias = 0;
+            for (int i = 0; i < os; i++) { dCoef += g[i] * s[i]; dBias += g[i]; }
+            dp[q % c] += dCoef;
+            dp[c + q % c] += dBias;
+        }
+        if (dx.IsEmpty) return;
+        // dx = coef · spread(dz); spread first into dx, then scale each map by its coefficient.
+        SpreadPool(dz, dx, n * c, InputShape.H, InputShape.W, _size, 1f);
+        int ins = InputShape.H * InputShape.W;
+        for (int q = 0; q < n * c; q++)
+        {
+            float coef = p[q % c];
+            var d = dx.Slice(q * ins, ins);
+            for (int i = 0; i < ins; i++) d[i] *= coef;
+        }
+    }
+
+    /// <summary>y = scale · (sum of each size×size block) for each of the given planes.</summary>
+    internal static void SumPool(ReadOnlySpan<float> x, Span<float> y, int planes, int h, int w, int size, float scale)
+    {
+        int oh = h / size, ow = w / size;
+        for (int q = 0; q < planes; q++)
+        {
+            var src = x.Slice(q * h * w, h * w);
+            var dst = y.Slice(q * oh * ow, oh * ow);
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    float s = 0;
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) s += src[(oy * size + ky) * w + ox * size + kx];
+                    dst[oy * ow + ox] = s * scale;
+                }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="SumPool"/>: dx = scale · dy copied to every cell of its block (cells outside blocks get 0).</summary>
+    internal static void SpreadPool(ReadOnlySpan<float> dy, Span<float> dx, int planes, int h, int w, int size, float scale)
+    {
+        int oh = h / size, ow = w / size;
+        dx[..(planes * h * w)].Clear();
+        for (int q = 0; q < planes; q++)
+        {
+            var src = dy.Slice(q * oh * ow, oh * ow);
+            var dst = dx.Slice(q * h * w, h * w);
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    float g = src[oy * ow + ox] * scale;
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) dst[(oy * size + ky) * w + ox * size + kx] = g;
+                }
+        }
+    }
+}

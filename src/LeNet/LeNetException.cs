@@ -1,0 +1,18 @@
+// Domain exceptions: every problem a user can cause (a bad file, a bad option, diverging training)
+// surfaces as one of these with a message that names the problem; the CLI and web print only the message.
+namespace LeNet;
+
+/// <summary>Base for problems with user input that the tool reports as one clear message.</summary>
+public class LeNetException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>An IDX data file is missing, truncated, or not what its header says.</summary>
+public sealed class InvalidDataFileException(string message, Exception? inner = null) : LeNetException(message, inner);
+
+/// <summary>A model or checkpoint file is truncated, corrupted, foreign, or from an unknown version.</summary>
+public sealed class InvalidModelFileException(string message, Exception? inner = null) : LeNetException(message, inner);
+
+/// <summary>An image file cannot be decoded, is too large, or holds no ink.</summary>
+public sealed class InvalidImageException(string message, Exception? inner = null) : LeNetException(message, inner);
+
+/// <summary>Training produced a loss that is not a finite number.</summary>
+public sealed class TrainingDivergedException(string message) : LeNetException(message);

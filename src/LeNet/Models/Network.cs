@@ -1,0 +1,176 @@
+// A feed-forward stack of layers over one contiguous parameter array. Forward and backward run on
+// a Workspace (activations, gradients, scratch, a parameter-gradient twin) so several threads can
+// use one Network at once, each with its own workspace.
+using LeNet.Layers;
+using LeNet.Training;
+
+namespace LeNet.Models;
+
+/// <summary>How a 28x28 grey image (0 = background, 255 = ink) becomes the network input.</summary>
+/// <param name="Pad">Border added on every side (2 for the paper's 32x32 input).</param>
+/// <param name="Background">Input value for pixel 0.</param>
+/// <param name="Ink">Input value for pixel 255.</param>
+public sealed record InputEncoding(int Pad, float Background, float Ink)
+{
+    public int Side => 28 + 2 * Pad;
+
+    public void Encode(ReadOnlySpan<byte> image28, Span<float> destination)
+    {
+        int side = Side;
+        destination[..(side * side)].Fill(Background);
+        float scale = (Ink - Background) / 255f;
+        for (int y = 0; y < 28; y++)
+        {
+            var dst = destination.Slice((y + Pad) * side + Pad, 28);
+            var src = image28.Slice(y * 28, 28);
+            for (int x = 0; x < 28; x++) dst[x] = Background + scale * src[x];
+        }
+    }
+}
+
+public sealed class Network
+{
+    public Network(ArchitectureSpec spec, InputEncoding encoding, IReadOnlyList<Layer> layers, Loss loss)
+    {
+        if (layers.Count == 0) throw new ArgumentException("A network needs at least one layer.");
+        for (int i = 1; i < layers.Count; i++)
+            if (layers[i].InputShape.Size != layers[i - 1].OutputShape.Size)
+                throw new ArgumentException($"Layer {layers[i].Name} expects {layers[i].InputShape} but {layers[i - 1].Name} gives {layers[i - 1].OutputShape}.");
+        if (layers[^1].OutputShape.Size != Loss.Classes) throw new ArgumentException("The last layer must have 10 outputs.");
+        if (layers[0].InputShape.Size != encoding.Side * encoding.Side) throw new ArgumentException("Input encoding does not match the first layer.");
+        Spec = spec;
+        Encoding = encoding;
+        Layers = layers;
+        Loss = loss;
+        int offset = 0;
+        foreach (var layer in layers) { layer.ParameterOffset = offset; offset += layer.ParameterCount; }
+        Parameters = new float[offset];
+    }
+
+    public ArchitectureSpec Spec { get; }
+    public InputEncoding Encoding { get; }
+    public IReadOnlyList<Layer> Layers { get; }
+    public Loss Loss { get; }
+    /// <summary>All trainable parameters, layer after layer.</summary>
+    public float[] Parameters { get; }
+    public Shape InputShape => Layers[0].InputShape;
+    public int InputSize => Layers[0].InputShape.Size;
+
+    public Span<float> ParametersOf(Layer layer) => Parameters.AsSpan(layer.ParameterOffset, layer.ParameterCount);
+
+    /// <summary>Fresh random weights from the seed (each layer's own initialiser).</summary>
+    public void Initialize(ulong seed)
+    {
+        Array.Clear(Parameters);
+        for (int i = 0; i < Layers.Count; i++) Layers[i].InitializeParameters(ParametersOf(Layers[i]), Rng.For(seed, 1000 + (ulong)i));
+    }
+
+    public Workspace CreateWorkspace(int maxBatch) => new(this, maxBatch);
+
+    /// <summary>Runs the layers on ws.Input for n samples; the result is ws.Output.</summary>
+    public void Forward(Workspace ws, int n)
+    {
+        ws.Check(this, n);
+        ReadOnlySpan<float> p = Parameters;
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            var l = Layers[i];
+            l.Forward(p.Slice(l.ParameterOffset, l.ParameterCount), ws.Activations[i], ws.Activations[i + 1], n, ws.Scratch[i]);
+        }
+    }
+
+    /// <summary>Back-propagates ws.OutputGradient; adds parameter gradients to ws.ParameterGradients.</summary>
+    public void Backward(Workspace ws, int n, bool inputGradient = false)
+    {
+        ws.Check(this, n);
+        ReadOnlySpan<float> p = Parameters;
+        for (int i = Layers.Count - 1; i >= 0; i--)
+        {
+            var l = Layers[i];
+            Span<float> dx = i > 0 || inputGradient ? ws.Gradients[i] : Span<float>.Empty;
+            l.Backward(p.Slice(l.ParameterOffset, l.ParameterCount), ws.Activations[i], ws.Activations[i + 1],
+                ws.Gradients[i + 1], dx, ws.ParameterGradients.AsSpan(l.ParameterOffset, l.ParameterCount), n, ws.Scratch[i]);
+        }
+    }
+
+    /// <summary>Class probabilities for 28x28 images (784 bytes each), using up to <paramref name="threads"/> cores.</summary>
+    public void Predict(ReadOnlySpan<byte> images, int count, Span<float> probabilities, int threads = 0, Span<float> rawOutputs = default)
+    {
+        if (images.Length < count * 784) throw new ArgumentException("Fewer image bytes than count × 784.");
+        const int chunk = 256;
+        int chunks = (count + chunk - 1) / chunk;
+        threads = threads <= 0 ? Environment.ProcessorCount : threads;
+        var imgs = images[..(count * 784)].ToArray();
+        var probs = new float[count * Loss.Classes];
+        var raw = new float[count * Loss.Classes];
+        Parallel.For(0, Math.Min(threads, Math.Max(1, chunks)), new ParallelOptions { MaxDegreeOfParallelism = threads }, w =>
+        {
+            var ws = CreateWorkspace(Math.Min(chunk, count));
+            int workers = Math.Min(threads, Math.Max(1, chunks));
+            for (int c = w; c < chunks; c += workers)
+            {
+                int start = c * chunk, n = Math.Min(chunk, count - start);
+                for (int s = 0; s < n; s++) Encoding.Encode(imgs.AsSpan((start + s) * 784, 784), ws.Input.Slice(s * InputSize, InputSize));
+                Forward(ws, n);
+                ws.Output[..(n * Loss.Classes)].CopyTo(raw.AsSpan(start * Loss.Classes));
+                for (int s = 0; s < n; s++) Loss.Probabilities(ws.Output.Slice(s * Loss.Classes, Loss.Classes), probs.AsSpan((start + s) * Loss.Classes, Loss.Classes));
+            }
+        });
+        probs.CopyTo(probabilities);
+        if (!rawOutputs.IsEmpty) raw.CopyTo(rawOutputs);
+    }
+
+    /// <summary>A copy with the same architecture and weights.</summary>
+    public Network Clone()
+    {
+        var copy = Architectures.Build(Spec);
+        Parameters.CopyTo(copy.Parameters, 0);
+        return copy;
+    }
+}
+
+/// <summary>Per-thread buffers for a network: activations, their gradients, layer scratch, parameter gradients.</summary>
+public sealed class Workspace
+{
+    readonly Network _network;
+    readonly float[][] _activations, _gradients, _scratch;
+
+    internal Workspace(Network network, int maxBatch)
+    {
+        if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch));
+        _network = network;
+        MaxBatch = maxBatch;
+        var layers = network.Layers;
+        _activations = new float[layers.Count + 1][];
+        _gradients = new float[layers.Count + 1][];
+        _scratch = new float[layers.Count][];
+        _activations[0] = new float[maxBatch * layers[0].InputShape.Size];
+        _gradients[0] = new float[maxBatch * layers[0].InputShape.Size];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            _activations[i + 1] = new float[maxBatch * layers[i].OutputShape.Size];
+            _gradients[i + 1] = new float[maxBatch * layers[i].OutputShape.Size];
+            _scratch[i] = new float[layers[i].ScratchLength(maxBatch)];
+        }
+        ParameterGradients = new float[network.Parameters.Length];
+    }
+
+    public int MaxBatch { get; }
+    public Span<float> Input => _activations[0];
+    public Span<float> Output => _activations[^1];
+    public Span<float> OutputGradient => _gradients[^1];
+    public Span<float> InputGradient => _gradients[0];
+    /// <summary>Activations[0] is the input, Activations[i + 1] the output of layer i.</summary>
+    public float[][] Activations => _activations;
+    /// <summary>Gradients[i] is ∂L/∂Activations[i].</summary>
+    public float[][] Gradients => _gradients;
+    public float[][] Scratch => _scratch;
+    public float[] ParameterGradients { get; }
+
+    internal void Check(Network network, int n)
+    {
+        if (!ReferenceEquals(network, _network) && network.Parameters.Length != ParameterGradients.Length)
+            throw new InvalidOperationException("This workspace belongs to another network.");
+        if (n < 1 || n > MaxBatch) throw new ArgumentOutOfRangeException(nameof(n), $"Batch of {n} does not fit a workspace for {MaxBatch}.");
+    }
+}

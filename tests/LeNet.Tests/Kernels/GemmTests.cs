@@ -1,0 +1,75 @@
+using LeNet.Kernels;
+using LeNet.Training;
+using Xunit;
+
+namespace LeNet.Tests.Kernels;
+
+[Collection(SimdCollection.Name)]
+public class GemmTests
+{
+    public static TheoryData<SimdWidth> Widths()
+    {
+        var data = new TheoryData<SimdWidth> { SimdWidth.Scalar };
+        if (Simd.Best >= SimdWidth.V256) data.Add(SimdWidth.V256);
+        if (Simd.Best >= SimdWidth.V512) data.Add(SimdWidth.V512);
+        return data;
+    }
+
+    static float[] Random(int length, Rng rng) => Enumerable.Range(0, length).Select(_ => rng.Uniform(-1, 1)).ToArray();
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void MultiplyNN_matches_the_definition_for_every_shape_edge(SimdWidth width)
+    {
+        var rng = new Rng(1);
+        using var _ = Simd.Use(width);
+        foreach (int m in new[] { 1, 3, 4, 6, 9 })
+            foreach (int n in new[] { 1, 7, 8, 15, 16, 17, 31, 32, 33, 50, 70 })
+                foreach (int k in new[] { 1, 5, 25 })
+                {
+                    int lda = k + 1, ldb = n + 3, ldc = n + 2;
+                    var a = Random(m * lda, rng); var b = Random(k * ldb, rng); var c = Random(m * ldc, rng);
+                    var expected = (float[])c.Clone();
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            double s = expected[i * ldc + j];
+                            for (int p = 0; p < k; p++) s += (double)a[i * lda + p] * b[p * ldb + j];
+                            expected[i * ldc + j] = (float)s;
+                        }
+                    Gemm.MultiplyNN(m, n, k, a, lda, b, ldb, c, ldc, accumulate: true);
+                    for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - expected[i]) < 1e-4f, $"m={m} n={n} k={k} at {i}");
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void MultiplyNT_matches_the_definition_for_every_shape_edge(SimdWidth width)
+    {
+        var rng = new Rng(2);
+        using var _ = Simd.Use(width);
+        foreach (int m in new[] { 1, 2, 3, 5 })
+            foreach (int n in new[] { 1, 3, 4, 5, 9 })
+                foreach (int k in new[] { 1, 7, 8, 15, 16, 17, 40, 100 })
+                {
+                    int lda = k + 2, ldb = k + 1, ldc = n;
+                    var a = Random(m * lda, rng); var b = Random(n * ldb, rng); var c = new float[m * ldc];
+                    Gemm.MultiplyNT(m, n, k, a, lda, b, ldb, c, ldc, accumulate: false);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            double s = 0;
+                            for (int p = 0; p < k; p++) s += (double)a[i * lda + p] * b[j * ldb + p];
+                            Assert.True(Math.Abs(c[i * ldc + j] - s) < 1e-4, $"m={m} n={n} k={k}");
+                        }
+                }
+    }
+
+    [Fact]
+    public void Multiply_rejects_spans_smaller_than_the_dimensions() =>
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyNN(2, 2, 2, new float[3], 2, new float[4], 2, new float[4], 2, false));
+}
+
+/// <summary>Tests that change <see cref="Simd.Width"/> run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public class SimdCollection { public const string Name = "simd width"; }
