@@ -1,0 +1,55 @@
+// Shared plumbing for commands: error handling, the data option, output helpers.
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LeNet;
+
+namespace LeNet.Cli;
+
+public static class Cli
+{
+    public const int Ok = 0, Failed = 1, Usage = 2, Interrupted = 130;
+
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run 'lenet --help' or 'lenet <command> --help' for usage.");
+            return Usage;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (LeNetException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
+        catch (OutOfMemoryException)
+        {
+            Console.Error.WriteLine("error: out of memory; try a smaller --batch or --limit.");
+            return Failed;
+        }
+    }
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public static void WriteJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(Json));
+
+    /// <summary>JSON number for a double, null when not finite.</summary>
+    public static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 6)) : null;
+
+    public static Option<string?> DataOption() => new("--data")
+    {
+        Description = "Folder with the four MNIST-format IDX files (.gz or raw), e.g. Fashion-MNIST. Default: the MNIST copy built into LeNet.",
+        HelpName = "DIR",
+    };
+
+    public static Option<bool> JsonOption(string what) => new("--json") { Description = $"Print {what} as one JSON document on stdout." };
+
+    public static bool Interactive => !Console.IsOutputRedirected && !Console.IsErrorRedirected
+        && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
+}

@@ -1,0 +1,177 @@
+// `lenet train`: trains an architecture on MNIST (or another MNIST-format folder) with a live
+// progress bar on a terminal and one line per epoch otherwise; saves the model and a checkpoint
+// after every epoch; Ctrl+C saves a checkpoint and exits; --resume continues it exactly.
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LeNet.Data;
+using LeNet.Kernels;
+using LeNet.Models;
+using LeNet.Training;
+using Spectre.Console;
+
+namespace LeNet.Cli.Commands;
+
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Architectures.Names)}.", DefaultValueFactory = _ => Architectures.LeNet5, HelpName = "NAME" };
+        arch.AcceptOnlyFromAmong([.. Architectures.Names]);
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training set. Default: 12 (lenet5, cnn-wide).", HelpName = "N" };
+        var batch = new Option<int?>("--batch") { Description = "Mini-batch size. Default: 64 (lenet5), 128 (cnn-wide).", HelpName = "N" };
+        var optimizer = new Option<string?>("--optimizer") { Description = "sgd (momentum 0.9), adam or rmsprop. Default: adam.", HelpName = "NAME" };
+        optimizer.AcceptOnlyFromAmong([.. Optimizer.Names]);
+        var lr = new Option<float?>("--lr") { Description = "Learning rate (the peak rate with onecycle). Default: 0.002 (lenet5), 0.001 (cnn-wide).", HelpName = "X" };
+        var schedule = new Option<string?>("--schedule") { Description = "Learning-rate schedule: none, step (×0.1 at 50% and 75%), onecycle (warm-up then cosine decay). Default: onecycle.", HelpName = "NAME" };
+        schedule.AcceptOnlyFromAmong("none", "step", "onecycle");
+        var activation = new Option<string?>("--activation") { Description = "lenet5 only: relu (default), tanh or sigmoid.", HelpName = "NAME" };
+        activation.AcceptOnlyFromAmong("relu", "tanh", "sigmoid");
+        var pooling = new Option<string?>("--pooling") { Description = "lenet5 only: max (default) or average.", HelpName = "NAME" };
+        pooling.AcceptOnlyFromAmong("max", "average");
+        var seed = new Option<ulong>("--seed") { Description = "Random seed for weights and shuffling; a run is reproducible for a given seed and thread count.", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var threads = new Option<int?>("--threads") { Description = $"Worker threads. Default: all cores ({Environment.ProcessorCount}).", HelpName = "N" };
+        var limit = new Option<int>("--limit") { Description = "Train on the first N training images only (quick runs). Default: all.", HelpName = "N" };
+        var data = Cli.DataOption();
+        var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
+        var log = new Option<string?>("--log") { Description = "Append metrics to a CSV file: epoch, step, train loss/acc, test loss/acc, lr, seconds.", HelpName = "FILE.csv" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run saved in a checkpoint (.ckpt) exactly where it stopped.", HelpName = "FILE" };
+
+        var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
+        {
+            arch, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, data, output, log, resume,
+        };
+        cmd.SetAction(r =>
+        {
+            string? dataDir = r.GetValue(data);
+            var train = MnistDataset.LoadOrEmbedded(dataDir, train: true);
+            var test = MnistDataset.LoadOrEmbedded(dataDir, train: false);
+            string? resumePath = r.GetValue(resume);
+            Trainer trainer;
+            string outPath;
+            if (resumePath is not null)
+            {
+                outPath = r.GetValue(output) ?? Path.ChangeExtension(resumePath, ModelFile.Extension);
+                trainer = Trainer.Resume(resumePath, train, test, r.GetValue(threads));
+            }
+            else
+            {
+                string a = r.GetValue(arch)!;
+                var d = TrainingOptions.For(a);
+                var spec = d.Architecture;
+                if (r.GetValue(activation) is { } act)
+                {
+                    if (a != Architectures.LeNet5) throw new LeNetException("--activation applies to lenet5 only.");
+                    spec = spec with { Activation = act switch { "tanh" => Activation.Tanh, "sigmoid" => Activation.Sigmoid, _ => Activation.Relu } };
+                }
+                if (r.GetValue(pooling) is { } pool)
+                {
+                    if (a != Architectures.LeNet5) throw new LeNetException("--pooling applies to lenet5 only.");
+                    spec = spec with { Pooling = pool == "average" ? PoolingKind.Average : PoolingKind.Max };
+                }
+                var options = d with
+                {
+                    Architecture = spec,
+                    Epochs = r.GetValue(epochs) ?? d.Epochs,
+                    BatchSize = r.GetValue(batch) ?? d.BatchSize,
+                    Optimizer = r.GetValue(optimizer) ?? d.Optimizer,
+                    LearningRate = r.GetValue(lr) ?? d.LearningRate,
+                    Schedule = r.GetValue(schedule) is { } s ? Schedule.Parse(s) : d.Schedule,
+                    Seed = r.GetValue(seed),
+                    Threads = r.GetValue(threads) ?? d.Threads,
+                    Limit = r.GetValue(limit),
+                };
+                outPath = r.GetValue(output) ?? a + ModelFile.Extension;
+                trainer = new Trainer(options, train, test);
+            }
+            trainer.ModelPath = outPath;
+            trainer.CheckpointPath = CheckpointPath(outPath);
+            trainer.LogPath = r.GetValue(log);
+            return Run(trainer, outPath);
+        });
+        return cmd;
+    }
+
+    /// <summary>The checkpoint written beside a model: lenet5.lenet → lenet5.ckpt.</summary>
+    public static string CheckpointPath(string modelPath) => Path.ChangeExtension(modelPath, ".ckpt");
+
+    static int Run(Trainer trainer, string outPath)
+    {
+        var o = trainer.Options;
+        string ckpt = trainer.CheckpointPath!;
+        Console.WriteLine($"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
+            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Simd.Width} kernels" +
+            (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : ""));
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+        TrainingResult result;
+        try
+        {
+            result = Cli.Interactive ? RunWithProgressBar(trainer, cts.Token) : RunPlain(trainer, cts.Token);
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        if (result.Interrupted)
+        {
+            Console.WriteLine($"Interrupted. Checkpoint saved to {ckpt}; continue with: lenet train --resume {ckpt}");
+            return Cli.Interrupted;
+        }
+        var last = result.History[^1];
+        Console.WriteLine($"Test accuracy: {last.TestAccuracy * 100:F2}% (loss {last.TestLoss:F4}) after {last.Epoch} epochs in {last.Seconds:F1} s");
+        Console.WriteLine($"Model saved to {outPath}");
+        return Cli.Ok;
+    }
+
+    static string EpochLine(EpochResult e, int epochs, double imagesPerSecond) =>
+        $"epoch {e.Epoch}/{epochs}  loss {e.TrainLoss:F4}  acc {e.TrainAccuracy * 100:F2}%  test loss {e.TestLoss:F4}  test acc {e.TestAccuracy * 100:F2}%  " +
+        $"lr {e.LearningRate:G3}  {imagesPerSecond:N0} img/s  {e.EpochSeconds:F1} s";
+
+    static TrainingResult RunPlain(Trainer trainer, CancellationToken cancel)
+    {
+        trainer.EpochCompleted = e => Console.WriteLine(EpochLine(e, trainer.Options.Epochs, trainer.TrainCount / Math.Max(1e-9, e.EpochSeconds)));
+        return trainer.Run(cancel);
+    }
+
+    static TrainingResult RunWithProgressBar(Trainer trainer, CancellationToken cancel)
+    {
+        TrainingResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;   // the running epoch's bar; finished bars stay with the epoch's figures
+                long lastUpdate = 0;
+                trainer.StepCompleted = p =>
+                {
+                    task ??= ctx.AddTask($"epoch {p.Epoch}/{p.Epochs}", maxValue: p.StepsPerEpoch);
+                    long now = Environment.TickCount64;
+                    if (now - lastUpdate < 100 && p.Step < p.StepsPerEpoch) return;
+                    lastUpdate = now;
+                    task.Value = p.Step;
+                    task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {p.ImagesPerSecond:N0} img/s";
+                };
+                trainer.EpochCompleted = e =>
+                {
+                    if (task is not null)
+                    {
+                        task.Description = Markup.Escape(EpochLine(e, trainer.Options.Epochs, trainer.TrainCount / Math.Max(1e-9, e.EpochSeconds)));
+                        task.Value = task.MaxValue;
+                        task.StopTask();
+                    }
+                    task = null;
+                };
+                result = trainer.Run(cancel);
+            });
+        return result!;
+    }
+}

@@ -1,0 +1,52 @@
+// A Keras-like summary: per layer its output shape, trainable parameters and connections
+// (multiply-adds with biases counted once, as in the 1998 paper), with totals.
+using System.Text.Json.Nodes;
+using LeNet.Layers;
+
+namespace LeNet.Models;
+
+public sealed record LayerSummary(string Name, string Kind, string Details, Shape OutputShape, int Parameters, int FixedParameters, long Connections);
+
+public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOnlyList<LayerSummary> Layers)
+{
+    public int Parameters => Layers.Sum(l => l.Parameters);
+    public int FixedParameters => Layers.Sum(l => l.FixedParameters);
+    public long Connections => Layers.Sum(l => l.Connections);
+
+    public static ModelSummary Of(Network network) => new(
+        network.Spec.ToString(),
+        network.InputShape,
+        network.Layers.Select(l => new LayerSummary(l.Name, l.Kind, l.Details, l.OutputShape, l.ParameterCount,
+            l is IHasFixedParameters f ? f.FixedParameterCount : 0, l.Connections)).ToList());
+
+    /// <summary>{"layers":[{"name","outputShape","parameters","connections"}…], "parameters", "connections"}.</summary>
+    public JsonObject ToJson()
+    {
+        var layers = new JsonArray();
+        foreach (var l in Layers)
+            layers.Add(new JsonObject
+            {
+                ["name"] = l.Name,
+                ["kind"] = l.Kind,
+                ["outputShape"] = new JsonArray(l.OutputShape.C, l.OutputShape.H, l.OutputShape.W),
+                ["parameters"] = l.Parameters,
+                ["fixedParameters"] = l.FixedParameters,
+                ["connections"] = l.Connections,
+            });
+        return new JsonObject
+        {
+            ["architecture"] = Architecture,
+            ["inputShape"] = new JsonArray(InputShape.C, InputShape.H, InputShape.W),
+            ["layers"] = layers,
+            ["parameters"] = Parameters,
+            ["fixedParameters"] = FixedParameters,
+            ["connections"] = Connections,
+        };
+    }
+}
+
+/// <summary>A layer with weights that are not trained (the paper's RBF centres).</summary>
+public interface IHasFixedParameters
+{
+    int FixedParameterCount { get; }
+}

@@ -1,0 +1,86 @@
+// Optimizers over the single flat parameter array: one loop each. Their state (velocity, moments)
+// is exposed as named float arrays so a checkpoint can save and restore it exactly.
+namespace LeNet.Training;
+
+public abstract class Optimizer
+{
+    public abstract string Name { get; }
+    /// <summary>Updates that have been applied (Adam's bias correction uses it).</summary>
+    public long Steps { get; set; }
+    /// <summary>State arrays by name, each as long as the parameters.</summary>
+    public abstract IReadOnlyDictionary<string, float[]> State { get; }
+
+    /// <summary>One update of p with gradient g at learning rate lr.</summary>
+    public void Step(Span<float> p, ReadOnlySpan<float> g, float lr)
+    {
+        Steps++;
+        Update(p, g, lr);
+    }
+
+    protected abstract void Update(Span<float> p, ReadOnlySpan<float> g, float lr);
+
+    public static IReadOnlyList<string> Names { get; } = ["sgd", "adam", "rmsprop"];
+
+    public static Optimizer Create(string name, int parameters) => name switch
+    {
+        "sgd" => new SgdMomentum(parameters),
+        "adam" => new Adam(parameters),
+        "rmsprop" => new RmsProp(parameters),
+        _ => throw new LeNetException($"Unknown optimizer '{name}'. Choose one of: {string.Join(", ", Names)}."),
+    };
+}
+
+/// <summary>v = μ·v + g; p −= lr·v (μ = 0.9, the PyTorch form).</summary>
+public sealed class SgdMomentum(int parameters, float momentum = 0.9f) : Optimizer
+{
+    readonly float[] _v = new float[parameters];
+    public override string Name => "sgd";
+    public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["velocity"] = _v };
+
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr)
+    {
+        for (int i = 0; i < p.Length; i++)
+        {
+            float v = momentum * _v[i] + g[i];
+            _v[i] = v;
+            p[i] -= lr * v;
+        }
+    }
+}
+
+/// <summary>Adam (Kingma &amp; Ba): bias-corrected moments, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.</summary>
+public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f) : Optimizer
+{
+    readonly float[] _m = new float[parameters], _v = new float[parameters];
+    public override string Name => "adam";
+    public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["m"] = _m, ["v"] = _v };
+
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr)
+    {
+        float c1 = 1f / (1f - MathF.Pow(beta1, Steps)), c2 = 1f / (1f - MathF.Pow(beta2, Steps));
+        for (int i = 0; i < p.Length; i++)
+        {
+            float gi = g[i];
+            float m = _m[i] = beta1 * _m[i] + (1 - beta1) * gi;
+            float v = _v[i] = beta2 * _v[i] + (1 - beta2) * gi * gi;
+            p[i] -= lr * (m * c1) / (MathF.Sqrt(v * c2) + epsilon);
+        }
+    }
+}
+
+/// <summary>RMSprop: s = ρ·s + (1 − ρ)·g²; p −= lr·g / (√s + ε), ρ = 0.9, ε = 1e-7 (the Keras defaults).</summary>
+public sealed class RmsProp(int parameters, float rho = 0.9f, float epsilon = 1e-7f) : Optimizer
+{
+    readonly float[] _s = new float[parameters];
+    public override string Name => "rmsprop";
+    public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["s"] = _s };
+
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr)
+    {
+        for (int i = 0; i < p.Length; i++)
+        {
+            float s = _s[i] = rho * _s[i] + (1 - rho) * g[i] * g[i];
+            p[i] -= lr * g[i] / (MathF.Sqrt(s) + epsilon);
+        }
+    }
+}

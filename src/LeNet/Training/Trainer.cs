@@ -1,0 +1,309 @@
+// Mini-batch training: data-parallel over the batch (each worker runs forward and backward on its
+// slice with its own workspace; gradients are summed in worker order once per step, so a run is
+// reproducible for a given seed and thread count). Shuffles every epoch from (seed, epoch), tests
+// after each epoch, writes the model and a checkpoint after each epoch, and stops cleanly on
+// cancellation (with a checkpoint mid-epoch) or on a loss that is not finite.
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text.Json.Nodes;
+using LeNet.Data;
+using LeNet.Models;
+
+namespace LeNet.Training;
+
+public sealed record TrainingOptions
+{
+    public ArchitectureSpec Architecture { get; init; } = new(Architectures.LeNet5);
+    public int Epochs { get; init; } = 12;
+    public int BatchSize { get; init; } = 64;
+    public string Optimizer { get; init; } = "adam";
+    public float LearningRate { get; init; } = 2e-3f;
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.OneCycle;
+    public ulong Seed { get; init; } = 1;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Train on the first N training images only (0 = all).</summary>
+    public int Limit { get; init; }
+
+    /// <summary>The defaults of an architecture: the settings that reach its published accuracy.</summary>
+    public static TrainingOptions For(string architecture) => architecture switch
+    {
+        Architectures.CnnWide => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 12, BatchSize = 128, LearningRate = 1e-3f },
+        _ => new TrainingOptions { Architecture = Architectures.Default(architecture) },
+    };
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new LeNetException($"--epochs must be at least 1 (got {Epochs}).");
+        if (BatchSize < 1 || BatchSize > 65536) throw new LeNetException($"--batch must be between 1 and 65536 (got {BatchSize}).");
+        if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new LeNetException($"--lr must be a positive number (got {LearningRate}).");
+        if (Threads < 1 || Threads > 1024) throw new LeNetException($"--threads must be between 1 and 1024 (got {Threads}).");
+        if (Limit < 0) throw new LeNetException($"--limit must not be negative (got {Limit}).");
+        if (!Training.Optimizer.Names.Contains(Optimizer)) throw new LeNetException($"Unknown optimizer '{Optimizer}'. Choose one of: {string.Join(", ", Training.Optimizer.Names)}.");
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["architecture"] = Architecture.Name,
+        ["epochs"] = Epochs,
+        ["batch"] = BatchSize,
+        ["optimizer"] = Optimizer,
+        ["lr"] = LearningRate,
+        ["schedule"] = Training.Schedule.Name(Schedule),
+        ["seed"] = Seed,
+        ["threads"] = Threads,
+        ["limit"] = Limit,
+    };
+
+    public static TrainingOptions FromJson(JsonObject o, ArchitectureSpec spec) => new()
+    {
+        Architecture = spec,
+        Epochs = (int)o["epochs"]!,
+        BatchSize = (int)o["batch"]!,
+        Optimizer = (string)o["optimizer"]!,
+        LearningRate = (float)o["lr"]!,
+        Schedule = Training.Schedule.Parse((string)o["schedule"]!),
+        Seed = (ulong)o["seed"]!,
+        Threads = (int)o["threads"]!,
+        Limit = (int)o["limit"]!,
+    };
+}
+
+/// <summary>Progress within an epoch (running averages over the epoch so far).</summary>
+public readonly record struct StepProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double Accuracy,
+    double ImagesPerSecond, float LearningRate);
+
+/// <summary>One finished epoch.</summary>
+public sealed record EpochResult(int Epoch, long Step, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
+    float LearningRate, double Seconds, double EpochSeconds);
+
+public sealed class TrainingResult
+{
+    public required Network Network { get; init; }
+    public required IReadOnlyList<EpochResult> History { get; init; }
+    /// <summary>True when cancellation stopped training early (a checkpoint was written).</summary>
+    public bool Interrupted { get; init; }
+    public EvaluationResult? FinalEvaluation { get; init; }
+}
+
+public sealed class Trainer
+{
+    public const int LogEvery = 100;
+
+    readonly TrainingOptions _o;
+    readonly MnistDataset _train, _test;
+    readonly Network _net;
+    readonly Optimizer _opt;
+    readonly List<EpochResult> _history = new();
+    int _epoch;             // completed epochs
+    int _stepInEpoch;       // completed steps of the current epoch
+    double _lossSum, _elapsedBefore;
+    long _correct, _seen;
+
+    public Trainer(TrainingOptions options, MnistDataset train, MnistDataset test)
+    {
+        options.Validate();
+        _o = options;
+        _train = train.Take(options.Limit);
+        _test = test;
+        if (_train.Count == 0) throw new LeNetException("The training set is empty.");
+        _net = Architectures.Build(options.Architecture);
+        _net.Initialize(options.Seed);
+        _opt = Optimizer.Create(options.Optimizer, _net.Parameters.Length);
+    }
+
+    /// <summary>Continues the run saved in a checkpoint exactly where it stopped.</summary>
+    public static Trainer Resume(string checkpointPath, MnistDataset train, MnistDataset test, int? threads = null)
+    {
+        var c = ModelFile.Read(checkpointPath);
+        string name = Path.GetFileName(checkpointPath);
+        if (c.Kind != ModelFileKind.Checkpoint || c.Metadata["checkpoint"] is not JsonObject state)
+            throw new InvalidModelFileException($"{name} is a model, not a training checkpoint; pass the .ckpt file written during training.");
+        var options = TrainingOptions.FromJson((JsonObject)c.Metadata["options"]!, c.Architecture);
+        if (threads is { } t) options = options with { Threads = t };
+        var trainer = new Trainer(options, train, test);
+        ModelFile.ToNetwork(c, name).Parameters.CopyTo(trainer._net.Parameters, 0);
+        foreach (var (key, values) in trainer._opt.State)
+        {
+            var saved = c.Sections.GetValueOrDefault("optimizer/" + key);
+            if (saved is null || saved.Length != values.Length) throw new InvalidModelFileException($"{name} lacks the optimizer state '{key}'.");
+            saved.CopyTo(values, 0);
+        }
+        trainer._opt.Steps = (long)state["optimizerSteps"]!;
+        trainer._epoch = (int)state["epoch"]!;
+        trainer._stepInEpoch = (int)state["stepInEpoch"]!;
+        trainer._lossSum = (double)state["lossSum"]!;
+        trainer._correct = (long)state["correct"]!;
+        trainer._seen = (long)state["seen"]!;
+        trainer._elapsedBefore = (double)state["seconds"]!;
+        foreach (var e in (JsonArray)state["history"]!)
+        {
+            var o = (JsonObject)e!;
+            trainer._history.Add(new EpochResult((int)o["epoch"]!, (long)o["step"]!, (double)o["trainLoss"]!, (double)o["trainAccuracy"]!,
+                (double)o["testLoss"]!, (double)o["testAccuracy"]!, (float)o["lr"]!, (double)o["seconds"]!, (double)o["epochSeconds"]!));
+        }
+        return trainer;
+    }
+
+    public TrainingOptions Options => _o;
+    public Network Network => _net;
+    public int CompletedEpochs => _epoch;
+    public int StepsPerEpoch => (_train.Count + _o.BatchSize - 1) / _o.BatchSize;
+    public int TrainCount => _train.Count;
+
+    /// <summary>Where the model goes after each epoch (null: not written).</summary>
+    public string? ModelPath { get; set; }
+    /// <summary>Where the checkpoint goes after each epoch and on cancellation (null: not written).</summary>
+    public string? CheckpointPath { get; set; }
+    /// <summary>CSV metrics log, appended to.</summary>
+    public string? LogPath { get; set; }
+    public Action<StepProgress>? StepCompleted { get; set; }
+    public Action<EpochResult>? EpochCompleted { get; set; }
+
+    public TrainingResult Run(CancellationToken cancel = default)
+    {
+        int threads = _o.Threads, batch = _o.BatchSize, steps = StepsPerEpoch;
+        long totalSteps = (long)steps * _o.Epochs;
+        int perWorker = (batch + threads - 1) / threads;
+        var workspaces = Enumerable.Range(0, threads).Select(_ => _net.CreateWorkspace(perWorker)).ToArray();
+        var labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
+        var losses = new double[threads];
+        var corrects = new int[threads];
+        var grad = new float[_net.Parameters.Length];
+        var order = new int[_train.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        var clock = Stopwatch.StartNew();
+        int inputSize = _net.InputSize;
+        if (LogPath is not null && !File.Exists(LogPath))
+            File.WriteAllText(LogPath, "epoch,step,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
+
+        for (; _epoch < _o.Epochs; _epoch++)
+        {
+            for (int i = 0; i < order.Length; i++) order[i] = i;
+            Rng.For(_o.Seed, 1, (ulong)_epoch).Shuffle(order);
+            var epochClock = Stopwatch.StartNew();
+            long seenAtStart = _seen;
+            float lr = _o.LearningRate;
+            for (; _stepInEpoch < steps; _stepInEpoch++)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    SaveCheckpoint(clock.Elapsed.TotalSeconds);
+                    return new TrainingResult { Network = _net, History = _history, Interrupted = true };
+                }
+                int start = _stepInEpoch * batch, n = Math.Min(batch, _train.Count - start);
+                long globalStep = (long)_epoch * steps + _stepInEpoch;
+                lr = Schedule.Rate(_o.Schedule, _o.LearningRate, globalStep, totalSteps);
+                float scale = 1f / n;
+                Parallel.For(0, threads, parallel, w =>
+                {
+                    int lo = start + w * n / threads, hi = start + (w + 1) * n / threads, m = hi - lo;
+                    var ws = workspaces[w];
+                    Array.Clear(ws.ParameterGradients);
+                    losses[w] = 0; corrects[w] = 0;
+                    if (m == 0) return;
+                    for (int s = 0; s < m; s++)
+                    {
+                        int idx = order[lo + s];
+                        _net.Encoding.Encode(_train.Image(idx), ws.Input.Slice(s * inputSize, inputSize));
+                        labels[w][s] = _train.Labels[idx];
+                    }
+                    _net.Forward(ws, m);
+                    losses[w] = _net.Loss.Compute(ws.Output, labels[w], m, ws.OutputGradient, scale, out corrects[w]);
+                    _net.Backward(ws, m);
+                });
+                double stepLoss = 0;
+                workspaces[0].ParameterGradients.CopyTo(grad, 0);
+                for (int w = 0; w < threads; w++)
+                {
+                    stepLoss += losses[w];
+                    _correct += corrects[w];
+                    if (w > 0) TensorPrimitives.Add(grad, workspaces[w].ParameterGradients, grad);
+                }
+                if (!double.IsFinite(stepLoss) || !float.IsFinite(TensorPrimitives.Sum(grad)))
+                    throw Diverged(stepLoss, globalStep);
+                _opt.Step(_net.Parameters, grad, lr);
+                _lossSum += stepLoss;
+                _seen += n;
+                if (StepCompleted is not null || (LogPath is not null && (_stepInEpoch + 1) % LogEvery == 0))
+                {
+                    double ips = (_seen - seenAtStart) / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
+                    var progress = new StepProgress(_epoch + 1, _o.Epochs, _stepInEpoch + 1, steps, _lossSum / _seen, (double)_correct / _seen, ips, lr);
+                    StepCompleted?.Invoke(progress);
+                    if (LogPath is not null && (_stepInEpoch + 1) % LogEvery == 0 && _stepInEpoch + 1 < steps)
+                        AppendLog(_epoch + 1, globalStep + 1, progress.Loss, progress.Accuracy, null, null, lr, _elapsedBefore + clock.Elapsed.TotalSeconds);
+                }
+            }
+
+            double epochSeconds = epochClock.Elapsed.TotalSeconds;
+            var test = Evaluator.Evaluate(_net, _test, threads);
+            var result = new EpochResult(_epoch + 1, (long)(_epoch + 1) * steps, _lossSum / Math.Max(1, _seen), (double)_correct / Math.Max(1, _seen),
+                test.Loss, test.Accuracy, lr, _elapsedBefore + clock.Elapsed.TotalSeconds, epochSeconds);
+            _history.Add(result);
+            _stepInEpoch = 0; _lossSum = 0; _correct = 0; _seen = 0;
+            if (LogPath is not null)
+                AppendLog(result.Epoch, result.Step, result.TrainLoss, result.TrainAccuracy, result.TestLoss, result.TestAccuracy, lr, result.Seconds);
+            if (ModelPath is not null) ModelFile.Save(ModelPath, _net, Metadata());
+            _epoch++;
+            SaveCheckpoint(clock.Elapsed.TotalSeconds);
+            _epoch--;
+            EpochCompleted?.Invoke(result);
+        }
+        return new TrainingResult { Network = _net, History = _history };
+    }
+
+    TrainingDivergedException Diverged(double loss, long step)
+    {
+        string kept = _epoch == 0 || ModelPath is null
+            ? "No model was saved: it diverged before the first epoch ended."
+            : $"The last good model (after epoch {_epoch}) is kept in {ModelPath}.";
+        return new TrainingDivergedException(
+            $"Training diverged in epoch {_epoch + 1} at step {step + 1}: the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")}. " +
+            $"The learning rate {_o.LearningRate.ToString(CultureInfo.InvariantCulture)} is too high for this run; try --lr {(_o.LearningRate / 10).ToString("G3", CultureInfo.InvariantCulture)}. {kept}");
+    }
+
+    JsonObject Metadata()
+    {
+        var last = _history.Count > 0 ? _history[^1] : null;
+        return new JsonObject
+        {
+            ["options"] = _o.ToJson(),
+            ["epochs"] = _history.Count,
+            ["testAccuracy"] = last?.TestAccuracy,
+            ["testLoss"] = last?.TestLoss,
+            ["trainImages"] = _train.Count,
+            ["seconds"] = last?.Seconds,
+            ["created"] = DateTimeOffset.UtcNow.ToString("o"),
+        };
+    }
+
+    void SaveCheckpoint(double secondsThisRun)
+    {
+        if (CheckpointPath is null) return;
+        var history = new JsonArray();
+        foreach (var e in _history)
+            history.Add(new JsonObject
+            {
+                ["epoch"] = e.Epoch, ["step"] = e.Step, ["trainLoss"] = e.TrainLoss, ["trainAccuracy"] = e.TrainAccuracy,
+                ["testLoss"] = e.TestLoss, ["testAccuracy"] = e.TestAccuracy, ["lr"] = e.LearningRate, ["seconds"] = e.Seconds,
+                ["epochSeconds"] = e.EpochSeconds,
+            });
+        var meta = Metadata();
+        meta["checkpoint"] = new JsonObject
+        {
+            ["epoch"] = _epoch, ["stepInEpoch"] = _stepInEpoch, ["optimizerSteps"] = _opt.Steps,
+            ["lossSum"] = _lossSum, ["correct"] = _correct, ["seen"] = _seen,
+            ["seconds"] = _elapsedBefore + secondsThisRun, ["history"] = history,
+        };
+        var sections = new Dictionary<string, float[]> { ["parameters"] = _net.Parameters };
+        foreach (var (key, values) in _opt.State) sections["optimizer/" + key] = values;
+        ModelFile.Write(CheckpointPath, new ModelFileContents { Kind = ModelFileKind.Checkpoint, Architecture = _net.Spec, Metadata = meta, Sections = sections });
+    }
+
+    void AppendLog(int epoch, long step, double trainLoss, double trainAcc, double? testLoss, double? testAcc, float lr, double seconds)
+    {
+        static string F(double? v) => v is { } x ? x.ToString("G6", CultureInfo.InvariantCulture) : "";
+        File.AppendAllText(LogPath!, string.Join(",", epoch.ToString(CultureInfo.InvariantCulture), step.ToString(CultureInfo.InvariantCulture),
+            F(trainLoss), F(trainAcc), F(testLoss), F(testAcc), F(lr), seconds.ToString("F2", CultureInfo.InvariantCulture)) + "\n");
+    }
+}
