@@ -17,12 +17,12 @@ public static class Idx
     /// <summary>Parses the bytes of an IDX3 image file; <paramref name="name"/> is used in errors.</summary>
     public static (byte[] Pixels, int Count, int Rows, int Cols) ParseImages(byte[] data, string name)
     {
-        RequireHeader(data, 16, name, "image");
-        int magic = BigEndian(data, 0);
+        int magic = data.Length >= 4 ? BigEndian(data, 0) : ImageMagic;
         if (magic != ImageMagic)
             throw new InvalidDataFileException(magic == LabelMagic
                 ? $"{name} is an IDX label file (magic 2049), but an image file (magic 2051) was expected."
                 : $"{name} is not an IDX image file: magic number {magic} (0x{magic:X8}), expected 2051 (0x00000803).");
+        RequireHeader(data, 16, name, "image");
         int count = BigEndian(data, 4), rows = BigEndian(data, 8), cols = BigEndian(data, 12);
         if (count < 0 || count > MaxItems) throw new InvalidDataFileException($"{name}: implausible image count {count}.");
         if (rows <= 0 || cols <= 0 || rows > 1024 || cols > 1024)
@@ -38,12 +38,12 @@ public static class Idx
     /// <summary>Parses the bytes of an IDX1 label file; <paramref name="name"/> is used in errors.</summary>
     public static byte[] ParseLabels(byte[] data, string name)
     {
-        RequireHeader(data, 8, name, "label");
-        int magic = BigEndian(data, 0);
+        int magic = data.Length >= 4 ? BigEndian(data, 0) : LabelMagic;
         if (magic != LabelMagic)
             throw new InvalidDataFileException(magic == ImageMagic
                 ? $"{name} is an IDX image file (magic 2051), but a label file (magic 2049) was expected."
                 : $"{name} is not an IDX label file: magic number {magic} (0x{magic:X8}), expected 2049 (0x00000801).");
+        RequireHeader(data, 8, name, "label");
         int count = BigEndian(data, 4);
         if (count < 0 || count > MaxItems) throw new InvalidDataFileException($"{name}: implausible label count {count}.");
         CheckLength(data, 8 + (long)count, name, $"{count} labels");

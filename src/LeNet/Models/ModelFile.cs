@@ -112,7 +112,7 @@ public static class ModelFile
     {
         if (data.Length < Magic.Length || !data.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
-            if (data.Length >= 4 && data.AsSpan(0, Math.Min(data.Length, Magic.Length)).SequenceEqual(Magic.AsSpan(0, Math.Min(data.Length, Magic.Length))))
+            if (data.Length >= 1 && data.AsSpan(0, Math.Min(data.Length, Magic.Length)).SequenceEqual(Magic.AsSpan(0, Math.Min(data.Length, Magic.Length))))
                 throw new InvalidModelFileException($"{name} is truncated: it ends inside the file signature.");
             throw new InvalidModelFileException($"{name} is not a LeNet model file (it does not start with the LENET signature).");
         }

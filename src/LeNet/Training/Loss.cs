@@ -42,8 +42,14 @@ public sealed class SoftmaxCrossEntropy : Loss
         return total;
     }
 
-    public override void Probabilities(ReadOnlySpan<float> output, Span<float> probabilities) =>
-        TensorPrimitives.SoftMax(output, probabilities); // subtracts the max internally
+    /// <summary>p_i = exp(z_i − max z) / Σ_j exp(z_j − max z): subtracting the max keeps exp finite.</summary>
+    public override void Probabilities(ReadOnlySpan<float> output, Span<float> probabilities)
+    {
+        var p = probabilities[..output.Length];
+        TensorPrimitives.Subtract(output, TensorPrimitives.Max(output), p);
+        TensorPrimitives.Exp(p, p);
+        TensorPrimitives.Divide(p, TensorPrimitives.Sum(p), p);
+    }
 
     public override double SampleLoss(ReadOnlySpan<float> output, int label)
     {

@@ -1,0 +1,142 @@
+// The `lenet` command end to end: each test runs the built tool as a separate process on small data.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace LeNet.Tests.Cli;
+
+public class CliTests
+{
+    static readonly string Work = TestPaths.NewTempDirectory();
+
+    static (int Code, string Out, string Err) Lenet(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Work };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LeNet.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("lenet " + string.Join(' ', args)); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    static void NoStackTrace(string text) => Assert.DoesNotContain("   at ", text);
+
+    [Fact]
+    public void Train_writes_model_checkpoint_and_log_and_reports_test_accuracy()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "1", "--limit", "1000", "--batch", "32",
+            "--out", "small.lenet", "--log", "small.csv");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Test accuracy:", stdout);
+        Assert.Contains("epoch 1/1", stdout);
+        Assert.True(File.Exists(Path.Combine(Work, "small.lenet")));
+        Assert.True(File.Exists(Path.Combine(Work, "small.ckpt")));
+        Assert.StartsWith("epoch,step,", File.ReadAllText(Path.Combine(Work, "small.csv")));
+    }
+
+    [Fact]
+    public void Train_resume_of_a_finished_run_reports_its_result()
+    {
+        Assert.Equal(0, Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "1", "--limit", "300", "--out", "r.lenet").Code);
+        var (code, stdout, stderr) = Lenet("train", "--data", TestPaths.SmallMnist, "--resume", "r.ckpt");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Test accuracy:", stdout);
+    }
+
+    [Fact]
+    public void Eval_json_has_accuracy_loss_per_class_and_confusion_and_saves_the_wrong_digits()
+    {
+        var (code, stdout, stderr) = Lenet("eval", "--model", TestPaths.PretrainedModel, "--data", TestPaths.SmallMnist, "--json", "--wrong", "wrong");
+        Assert.True(code == 0, stderr);
+        var json = JsonNode.Parse(stdout)!.AsObject();
+        double accuracy = (double)json["accuracy"]!;
+        Assert.InRange(accuracy, 0.97, 1.0);
+        Assert.True((double)json["loss"]! > 0);
+        Assert.Equal(10, json["perClass"]!.AsArray().Count);
+        var confusion = json["confusion"]!.AsArray();
+        int total = confusion.Sum(r => r!.AsArray().Sum(v => (int)v!));
+        int right = Enumerable.Range(0, 10).Sum(i => (int)confusion[i]![i]!);
+        Assert.Equal(500, total);
+        var saved = Directory.GetFiles(Path.Combine(Work, "wrong"), "*.png", SearchOption.AllDirectories);
+        Assert.Equal(total - right, saved.Length);
+        Assert.All(saved, f => Assert.Matches(@"[/\\]\d[/\\]\d_\d+\.png$", f));
+    }
+
+    [Fact]
+    public void Eval_prints_a_confusion_table()
+    {
+        var (code, stdout, _) = Lenet("eval", "--model", TestPaths.PretrainedModel, "--data", TestPaths.SmallMnist);
+        Assert.Equal(0, code);
+        Assert.Contains("Test accuracy", stdout);
+        Assert.Contains("Confusion matrix", stdout);
+    }
+
+    [Fact]
+    public void Predict_reads_good_images_reports_bad_ones_by_name_and_exits_non_zero()
+    {
+        var dir = Path.Combine(Work, "images");
+        Directory.CreateDirectory(dir);
+        var test = LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: false);
+        File.WriteAllBytes(Path.Combine(dir, "a.png"), LeNet.Data.DigitImages.ToPng(test.Image(0), 8));
+        File.WriteAllText(Path.Combine(dir, "b.png"), "not an image");
+        var (code, stdout, stderr) = Lenet("predict", "--model", TestPaths.PretrainedModel, dir, "--json");
+        Assert.Equal(1, code);
+        NoStackTrace(stderr);
+        var results = JsonNode.Parse(stdout)!.AsArray();
+        Assert.Equal(2, results.Count);
+        Assert.Equal(test.Labels[0], (int)results[0]!["digit"]!);
+        Assert.Equal(10, results[0]!["probabilities"]!.AsArray().Count);
+        Assert.Contains("not an image", (string)results[1]!["error"]!);
+
+        var (code2, text, _) = Lenet("predict", "--model", TestPaths.PretrainedModel, Path.Combine(dir, "a.png"), "--top", "2");
+        Assert.Equal(0, code2);
+        Assert.Matches(@"a\.png: \d \(\d+\.\d%\)  \d \(\d+\.\d%\)", text);
+    }
+
+    [Fact]
+    public void Summary_json_has_layers_and_totals()
+    {
+        var (code, stdout, _) = Lenet("summary", "lenet5", "--json");
+        Assert.Equal(0, code);
+        var json = JsonNode.Parse(stdout)!;
+        Assert.Equal(61_706, (int)json["parameters"]!);
+        Assert.Equal(7, json["layers"]!.AsArray().Count);
+        Assert.Equal("conv1", (string)json["layers"]![0]!["name"]!);
+        Assert.NotNull(json["connections"]);
+        var (code2, table, _) = Lenet("summary", TestPaths.PretrainedModel);
+        Assert.Equal(0, code2);
+        Assert.Contains("61,706", table);
+    }
+
+    [Fact]
+    public void Bad_input_gives_one_clear_error_and_a_non_zero_exit()
+    {
+        File.WriteAllText(Path.Combine(Work, "fake.lenet"), "hello");
+        foreach (var (args, expect) in new (string[], string)[]
+        {
+            (["eval", "--model", "fake.lenet"], "not a LeNet model file"),
+            (["eval", "--model", "missing.lenet"], "not found"),
+            (["train", "--arch", "lenet7"], "lenet7"),
+            (["train", "--epochs", "0", "--data", TestPaths.SmallMnist], "--epochs"),
+            (["train", "--data", "/nonexistent"], "/nonexistent"),
+            (["summary", "resnet"], "resnet"),
+            (["predict", "--model", TestPaths.PretrainedModel, "nothing.png"], "nothing.png"),
+        })
+        {
+            var (code, stdout, stderr) = Lenet(args);
+            Assert.NotEqual(0, code);
+            Assert.Contains(expect, stderr);
+            NoStackTrace(stderr + stdout);
+        }
+    }
+
+    [Fact]
+    public void Help_lists_every_command()
+    {
+        var (code, stdout, _) = Lenet("--help");
+        Assert.Equal(0, code);
+        foreach (var c in new[] { "train", "eval", "predict", "summary" }) Assert.Contains(c, stdout);
+    }
+}

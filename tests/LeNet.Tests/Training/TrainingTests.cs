@@ -1,0 +1,110 @@
+using LeNet.Data;
+using LeNet.Models;
+using LeNet.Training;
+using Xunit;
+
+namespace LeNet.Tests.Training;
+
+public class TrainingTests
+{
+    static readonly MnistDataset Train = MnistDataset.Load(TestPaths.SmallMnist, train: true);
+    static readonly MnistDataset Test = MnistDataset.Load(TestPaths.SmallMnist, train: false);
+
+    static TrainingOptions Quick(int epochs = 1, int limit = 1000, int threads = 2) => TrainingOptions.For(Architectures.LeNet5) with
+    {
+        Epochs = epochs, Limit = limit, Threads = threads, BatchSize = 32,
+    };
+
+    [Fact]
+    public void A_small_training_run_learns_far_above_chance()
+    {
+        var result = new Trainer(Quick(epochs: 3, limit: 3000), Train, Test).Run();
+        Assert.Equal(3, result.History.Count);
+        Assert.True(result.History[^1].TestAccuracy > 0.90, $"test accuracy {result.History[^1].TestAccuracy:P1}");
+        Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
+    }
+
+    [Theory]
+    [InlineData("sgd", 0.05f)]
+    [InlineData("rmsprop", 0.001f)]
+    public void Every_optimizer_learns(string optimizer, float lr)
+    {
+        var result = new Trainer(Quick(epochs: 2) with { Optimizer = optimizer, LearningRate = lr, Schedule = ScheduleKind.Step }, Train, Test).Run();
+        Assert.True(result.History[^1].TestAccuracy > 0.6, $"{optimizer}: {result.History[^1].TestAccuracy:P1}");
+    }
+
+    [Fact]
+    public void Training_is_deterministic_for_a_seed_and_thread_count()
+    {
+        var a = new Trainer(Quick(limit: 300), Train, Test).Run().Network.Parameters;
+        var b = new Trainer(Quick(limit: 300), Train, Test).Run().Network.Parameters;
+        Assert.Equal(a, b);
+        var c = new Trainer(Quick(limit: 300) with { Seed = 2 }, Train, Test).Run().Network.Parameters;
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void Interrupted_training_resumes_exactly_where_it_stopped()
+    {
+        var dir = TestPaths.NewTempDirectory();
+        var options = Quick(epochs: 2, limit: 640);
+        var straight = new Trainer(options, Train, Test).Run();
+
+        using var cancel = new CancellationTokenSource();
+        var first = new Trainer(options, Train, Test) { CheckpointPath = Path.Combine(dir, "run.ckpt"), ModelPath = Path.Combine(dir, "run.lenet") };
+        first.StepCompleted = p => { if (p.Epoch == 2 && p.Step == 7) cancel.Cancel(); };
+        var stopped = first.Run(cancel.Token);
+        Assert.True(stopped.Interrupted);
+        Assert.Single(stopped.History);
+
+        var resumed = Trainer.Resume(Path.Combine(dir, "run.ckpt"), Train, Test).Run();
+        Assert.False(resumed.Interrupted);
+        Assert.Equal(straight.Network.Parameters, resumed.Network.Parameters);
+        Assert.Equal(straight.History[^1].TrainLoss, resumed.History[^1].TrainLoss, 9);
+        Assert.Equal(2, resumed.History.Count);
+    }
+
+    [Fact]
+    public void A_diverging_learning_rate_stops_training_with_advice_and_keeps_the_last_good_model()
+    {
+        var dir = TestPaths.NewTempDirectory();
+        var model = Path.Combine(dir, "m.lenet");
+        var trainer = new Trainer(Quick(epochs: 3, limit: 320) with { Optimizer = "sgd", LearningRate = 0.05f, Schedule = ScheduleKind.None }, Train, Test) { ModelPath = model };
+        trainer.Run();
+        var good = File.ReadAllBytes(model);
+
+        var diverging = new Trainer(Quick(epochs: 2, limit: 320) with { Optimizer = "sgd", LearningRate = 1e4f, Schedule = ScheduleKind.None }, Train, Test) { ModelPath = model };
+        var e = Assert.Throws<TrainingDivergedException>(() => diverging.Run());
+        Assert.Contains("diverged", e.Message);
+        Assert.Contains("--lr", e.Message);
+        Assert.Equal(good, File.ReadAllBytes(model));
+    }
+
+    [Fact]
+    public void Invalid_options_are_rejected_with_the_option_name()
+    {
+        Assert.Contains("--batch", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { BatchSize = 0 }, Train, Test)).Message);
+        Assert.Contains("--lr", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { LearningRate = -1 }, Train, Test)).Message);
+        Assert.Contains("optimizer", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { Optimizer = "lion" }, Train, Test)).Message);
+    }
+
+    [Fact]
+    public void Metrics_log_has_a_header_and_a_row_per_epoch()
+    {
+        var log = Path.Combine(TestPaths.NewTempDirectory(), "run.csv");
+        new Trainer(Quick(epochs: 2, limit: 320), Train, Test) { LogPath = log }.Run();
+        var lines = File.ReadAllLines(log);
+        Assert.Equal("epoch,step,train_loss,train_acc,test_loss,test_acc,lr,seconds", lines[0]);
+        Assert.Equal(2, lines.Skip(1).Count(l => l.Split(',')[4] != ""));
+    }
+
+    [Fact]
+    public void Evaluation_confusion_matrix_sums_to_the_test_count()
+    {
+        var net = ModelFile.Load(TestPaths.PretrainedModel);
+        var r = Evaluator.Evaluate(net, Test);
+        Assert.Equal(Test.Count, r.Confusion.Sum(row => row.Sum()));
+        Assert.True(r.Accuracy > 0.97);
+        Assert.Equal(r.Accuracy, r.Confusion.Select((row, i) => row[i]).Sum() / (double)Test.Count, 9);
+    }
+}
