@@ -36,13 +36,24 @@ public static class SummaryCommand
         table.AddColumn(new TableColumn("Connections").RightAligned());
         foreach (var l in s.Layers)
         {
-            string p = l.FixedParameters > 0 ? $"{l.Parameters:N0} (+{l.FixedParameters:N0} fixed)" : $"{l.Parameters:N0}";
+            string p = l.FixedParameters > 0 ? $"{l.Parameters:N0} +{l.FixedParameters:N0} fixed" : $"{l.Parameters:N0}";
             string kind = string.IsNullOrEmpty(l.Details) ? l.Kind : $"{l.Kind} {l.Details}";
             table.AddRow(Markup.Escape(l.Name), Markup.Escape(kind), l.OutputShape.ToString(), p, $"{l.Connections:N0}");
         }
         table.AddEmptyRow();
-        string total = s.FixedParameters > 0 ? $"{s.Parameters:N0} (+{s.FixedParameters:N0} fixed)" : $"{s.Parameters:N0}";
+        string total = s.FixedParameters > 0 ? $"{s.Parameters:N0} +{s.FixedParameters:N0} fixed" : $"{s.Parameters:N0}";
         table.AddRow("[bold]Total[/]", "", "", $"[bold]{total}[/]", $"[bold]{s.Connections:N0}[/]");
         AnsiConsole.Write(table);
+        if (s.Layers.Any(l => l.Kind == "RbfOutput")) PrintBitmaps();
+    }
+
+    /// <summary>The fixed RBF centres of the 1998 output layer, digits 0–9 side by side.</summary>
+    static void PrintBitmaps()
+    {
+        Console.WriteLine("RBF centres (7x12 bitmaps, +1 ink, −1 background):");
+        var rows = LeNet.Layers.RbfOutput.BitmapRows;
+        Console.WriteLine("  " + string.Join("  ", Enumerable.Range(0, 10).Select(d => $"   {d}   ")));
+        for (int r = 0; r < LeNet.Layers.RbfOutput.BitmapHeight; r++)
+            Console.WriteLine("  " + string.Join("  ", rows.Select(b => b[r].Replace('.', ' ').Replace('#', '█'))));
     }
 }

@@ -67,13 +67,28 @@ public sealed class Conv2d : Layer
         }
     }
 
-    public override string Details => $"{_k}x{_k} {(Padding == Padding.Same ? "same" : "valid")}"
-        + (_table is null ? "" : $", table {_kernelCount}/{Cout * Cin}") + (Activation == Activation.None ? "" : ", " + base.Details);
+    public override string Details => $"{_k}x{_k}{(Padding == Padding.Same ? " same" : "")}"
+        + (_table is null ? "" : $", table") + (Activation == Activation.None ? "" : ", " + ActivationName);
 
     /// <summary>Fan-in of one output unit, for initialisation.</summary>
     public int FanIn => _kernelCount / Cout * _k * _k;
 
-    public override void InitializeParameters(Span<float> p, Rng rng) => Initializers.Fill(p[..WeightCount], FanIn, Cout * _k * _k, Activation, rng);
+    public override void InitializeParameters(Span<float> p, Rng rng)
+    {
+        if (_table is null) { Initializers.Fill(p[..WeightCount], FanIn, Cout * _k * _k, Activation, rng); return; }
+        // With a table each output map has its own fan-in: the maps it reads times k².
+        int kk2 = _k * _k;
+        for (int co = 0; co < Cout; co++)
+        {
+            int fanIn = 0;
+            for (int ci = 0; ci < Cin; ci++) if (_table[co, ci]) fanIn += kk2;
+            for (int ci = 0; ci < Cin; ci++)
+            {
+                int o = _tableOffsets![co * Cin + ci];
+                if (o >= 0) Initializers.Fill(p.Slice(o, kk2), fanIn, Cout * kk2, Activation, rng);
+            }
+        }
+    }
 
     int Chunk(int n) => Math.Max(1, Math.Min(n, TargetColumns / (OutputShape.H * OutputShape.W)));
 

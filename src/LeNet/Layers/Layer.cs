@@ -63,5 +63,13 @@ public abstract class Layer
     }
 
     /// <summary>Per-layer description for summaries (kernel size, padding, ...).</summary>
-    public virtual string Details => Activation == Activation.None ? "" : Activation.ToString().ToLowerInvariant();
+    public virtual string Details => ActivationName;
+
+    /// <summary>Short name of the activation for tables ("" for none; "stanh" is the paper's scaled tanh).</summary>
+    protected string ActivationName => Activation switch
+    {
+        Activation.None => "",
+        Activation.ScaledTanh => "stanh",
+        _ => Activation.ToString().ToLowerInvariant(),
+    };
 }

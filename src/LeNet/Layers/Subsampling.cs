@@ -17,7 +17,7 @@ public sealed class Subsampling : Layer
     public override int ParameterCount => 2 * InputShape.C;
     // Each unit: size² inputs plus the bias, as the paper counts (S2: 14·14·6·5 = 5,880).
     public override long Connections => (long)OutputShape.Size * (_size * _size + 1);
-    public override string Details => $"{_size}x{_size} sum·w+b" + (Activation == Activation.None ? "" : ", " + base.Details);
+    public override string Details => $"{_size}x{_size}" + (Activation == Activation.None ? "" : ", " + ActivationName);
 
     public override void InitializeParameters(Span<float> p, Rng rng) =>
         Initializers.Fill(p[..InputShape.C], _size * _size, 1, Activation, rng);

@@ -20,8 +20,9 @@ public static class Architectures
 {
     public const string LeNet5 = "lenet5";
     public const string CnnWide = "cnn-wide";
+    public const string LeNet5Classic = "lenet5-1998";
 
-    public static IReadOnlyList<string> Names { get; } = [LeNet5, CnnWide];
+    public static IReadOnlyList<string> Names { get; } = [LeNet5, LeNet5Classic, CnnWide];
 
     /// <summary>Inputs standardised with the MNIST mean 0.1307 and deviation 0.3081.</summary>
     public static readonly InputEncoding Standardized = new(0, -0.1307f / 0.3081f, (1 - 0.1307f) / 0.3081f);
@@ -30,6 +31,7 @@ public static class Architectures
     {
         LeNet5 => new ArchitectureSpec(LeNet5),
         CnnWide => new ArchitectureSpec(CnnWide),
+        LeNet5Classic => new ArchitectureSpec(LeNet5Classic, Activation.ScaledTanh),
         _ => throw new LeNetException($"Unknown architecture '{name}'. Choose one of: {string.Join(", ", Names)}."),
     };
 
@@ -37,6 +39,7 @@ public static class Architectures
     {
         LeNet5 => BuildLeNet5(spec),
         CnnWide => BuildCnnWide(spec),
+        LeNet5Classic => BuildClassic(spec),
         _ => throw new LeNetException($"Unknown architecture '{spec.Name}'. Choose one of: {string.Join(", ", Names)}."),
     };
 
@@ -66,6 +69,41 @@ public static class Architectures
         var d1 = new Dense("dense1", p2.OutputShape, 500, Activation.Relu); layers.Add(d1);
         layers.Add(new Dense("output", d1.OutputShape, 10, Activation.None));
         return new Network(spec with { Activation = Activation.Relu, Pooling = PoolingKind.Max }, Standardized, layers, new SoftmaxCrossEntropy());
+    }
+
+    /// <summary>
+    /// The paper's input (Sec. II-A): the 28x28 digit padded to 32x32, background −0.1 and ink 1.175,
+    /// so that the mean is about 0 and the variance about 1.
+    /// </summary>
+    public static readonly InputEncoding Paper = new(2, -0.1f, 1.175f);
+
+    /// <summary>
+    /// C3's connections to S2 (paper, Table I): C3 map j reads the S2 maps listed. Maps 0–5 take 3
+    /// contiguous maps, 6–11 take 4 contiguous, 12–14 take 4 non-contiguous, 15 takes all 6.
+    /// </summary>
+    public static readonly int[][] C3ConnectionTable =
+    [
+        [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5],
+        [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5],
+        [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5],
+        [0, 1, 2, 3, 4, 5],
+    ];
+
+    /// <summary>LeNet-5 as published in 1998: C1, S2, C3 (table), S4, C5, F6 with the scaled tanh, then the RBF output.</summary>
+    static Network BuildClassic(ArchitectureSpec spec)
+    {
+        const Activation f = Activation.ScaledTanh;
+        var table = new bool[16, 6];
+        for (int j = 0; j < 16; j++) foreach (int i in C3ConnectionTable[j]) table[j, i] = true;
+        var layers = new List<Layer>();
+        var c1 = new Conv2d("C1", new Shape(1, 32, 32), 6, 5, Padding.Valid, f); layers.Add(c1);
+        var s2 = new Subsampling("S2", c1.OutputShape, f); layers.Add(s2);
+        var c3 = new Conv2d("C3", s2.OutputShape, 16, 5, Padding.Valid, f, table); layers.Add(c3);
+        var s4 = new Subsampling("S4", c3.OutputShape, f); layers.Add(s4);
+        var c5 = new Conv2d("C5", s4.OutputShape, 120, 5, Padding.Valid, f); layers.Add(c5);
+        var f6 = new Dense("F6", c5.OutputShape, 84, f); layers.Add(f6);
+        layers.Add(new RbfOutput("output", f6.OutputShape));
+        return new Network(spec with { Activation = f, Pooling = PoolingKind.Average }, Paper, layers, new RbfMaximumAPosteriori());
     }
 
     static Layer Pool(string name, Shape input, PoolingKind kind) =>

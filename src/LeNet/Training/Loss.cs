@@ -59,3 +59,51 @@ public sealed class SoftmaxCrossEntropy : Loss
         return -(output[label] - max - Math.Log(sum));
     }
 }
+
+/// <summary>
+/// The paper's criterion for RBF outputs (eq. 9): E = y_D + log(e^(−j) + Σ_i e^(−y_i)), where y are the
+/// penalties and D the correct class. The first term pulls the right unit's penalty down; the second
+/// pushes the others up, and the constant j stops it pushing penalties that are already large.
+/// Probabilities are softmax(−y). The paper leaves j open; we use j = 1.
+/// </summary>
+public sealed class RbfMaximumAPosteriori(float j = 1f) : Loss
+{
+    public float J { get; } = j;
+
+    public override double Compute(ReadOnlySpan<float> output, ReadOnlySpan<byte> labels, int n, Span<float> dOutput, float scale, out int correct)
+    {
+        double total = 0;
+        correct = 0;
+        Span<double> e = stackalloc double[Classes];
+        for (int s = 0; s < n; s++)
+        {
+            var y = output.Slice(s * Classes, Classes);
+            int label = labels[s];
+            float min = TensorPrimitives.Min(y);
+            // log(e^−j + Σ e^−y_i) computed relative to m = min(j, min y) so nothing overflows.
+            double m = Math.Min(J, min), z = Math.Exp(-(J - m));
+            for (int i = 0; i < Classes; i++) { e[i] = Math.Exp(-(y[i] - m)); z += e[i]; }
+            total += y[label] + (-m + Math.Log(z));
+            if (TensorPrimitives.IndexOfMin(y) == label) correct++;
+            var d = dOutput.Slice(s * Classes, Classes);
+            for (int i = 0; i < Classes; i++) d[i] = scale * (float)((i == label ? 1 : 0) - e[i] / z);
+        }
+        return total;
+    }
+
+    public override void Probabilities(ReadOnlySpan<float> output, Span<float> probabilities)
+    {
+        var p = probabilities[..output.Length];
+        float min = TensorPrimitives.Min(output);
+        for (int i = 0; i < p.Length; i++) p[i] = MathF.Exp(-(output[i] - min));
+        TensorPrimitives.Divide(p, TensorPrimitives.Sum(p), p);
+    }
+
+    public override double SampleLoss(ReadOnlySpan<float> output, int label)
+    {
+        float min = TensorPrimitives.Min(output);
+        double m = Math.Min(J, min), z = Math.Exp(-(J - m));
+        foreach (var y in output) z += Math.Exp(-(y - m));
+        return output[label] - m + Math.Log(z);
+    }
+}
