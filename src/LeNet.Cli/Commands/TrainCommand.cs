@@ -32,6 +32,7 @@ public static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed for weights and shuffling; a run is reproducible for a given seed and thread count.", DefaultValueFactory = _ => 1, HelpName = "N" };
         var threads = new Option<int?>("--threads") { Description = $"Worker threads. Default: all cores ({Environment.ProcessorCount}).", HelpName = "N" };
         var limit = new Option<int>("--limit") { Description = "Train on the first N training images only (quick runs). Default: all.", HelpName = "N" };
+        var augment = new Option<bool>("--augment") { Description = "Distort each training image at random as it is used (translation, scaling, squeezing, shearing), as in the 1998 paper." };
         var data = Cli.DataOption();
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
         var log = new Option<string?>("--log") { Description = "Append metrics to a CSV file: epoch, step, train loss/acc, test loss/acc, lr, seconds.", HelpName = "FILE.csv" };
@@ -39,7 +40,7 @@ public static class TrainCommand
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, data, output, log, resume,
+            arch, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, data, output, log, resume,
         };
         cmd.SetAction(r =>
         {
@@ -80,6 +81,7 @@ public static class TrainCommand
                     Seed = r.GetValue(seed),
                     Threads = r.GetValue(threads) ?? d.Threads,
                     Limit = r.GetValue(limit),
+                    Augment = r.GetValue(augment),
                 };
                 outPath = r.GetValue(output) ?? a + ModelFile.Extension;
                 trainer = new Trainer(options, train, test);
@@ -100,7 +102,7 @@ public static class TrainCommand
         var o = trainer.Options;
         string ckpt = trainer.CheckpointPath!;
         Console.WriteLine($"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
-            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Simd.Width} kernels" +
+            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Simd.Width} kernels" + (o.Augment ? ", distortions on" : "") +
             (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : ""));
 
         using var cts = new CancellationTokenSource();

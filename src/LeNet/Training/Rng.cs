@@ -9,8 +9,11 @@ public sealed class Rng
     public Rng(ulong seed) => _state = seed;
 
     /// <summary>A generator for a sub-stream, e.g. (seed, epoch): independent of call order elsewhere.</summary>
-    public static Rng For(ulong seed, ulong stream, ulong substream = 0) =>
-        new(Mix(seed ^ Mix(stream + 0x9E3779B97F4A7C15UL) ^ Mix(substream + 0xD1B54A32D192ED03UL)));
+    public static Rng For(ulong seed, ulong stream, ulong substream = 0) => new(SeedFor(seed, stream, substream));
+
+    /// <summary>The state <see cref="For"/> starts from; set <see cref="State"/> to it to reuse one generator.</summary>
+    public static ulong SeedFor(ulong seed, ulong stream, ulong substream = 0) =>
+        Mix(seed ^ Mix(stream + 0x9E3779B97F4A7C15UL) ^ Mix(substream + 0xD1B54A32D192ED03UL));
 
     public ulong State { get => _state; set => _state = value; }
 

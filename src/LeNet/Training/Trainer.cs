@@ -24,6 +24,8 @@ public sealed record TrainingOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>Train on the first N training images only (0 = all).</summary>
     public int Limit { get; init; }
+    /// <summary>Distort each training image at random every time it is used (see <see cref="Distortion"/>).</summary>
+    public bool Augment { get; init; }
 
     /// <summary>The defaults of an architecture: the settings that reach its published accuracy.</summary>
     public static TrainingOptions For(string architecture) => architecture switch
@@ -54,6 +56,7 @@ public sealed record TrainingOptions
         ["seed"] = Seed,
         ["threads"] = Threads,
         ["limit"] = Limit,
+        ["augment"] = Augment,
     };
 
     public static TrainingOptions FromJson(JsonObject o, ArchitectureSpec spec) => new()
@@ -67,6 +70,7 @@ public sealed record TrainingOptions
         Seed = (ulong)o["seed"]!,
         Threads = (int)o["threads"]!,
         Limit = (int)o["limit"]!,
+        Augment = (bool?)o["augment"] ?? false,
     };
 }
 
@@ -168,6 +172,8 @@ public sealed class Trainer
         int perWorker = (batch + threads - 1) / threads;
         var workspaces = Enumerable.Range(0, threads).Select(_ => _net.CreateWorkspace(perWorker)).ToArray();
         var labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
+        var distorted = Enumerable.Range(0, threads).Select(_ => new byte[MnistDataset.Pixels]).ToArray();
+        var rngs = Enumerable.Range(0, threads).Select(_ => new Rng(0)).ToArray();
         var losses = new double[threads];
         var corrects = new int[threads];
         var grad = new float[_net.Parameters.Length];
@@ -206,7 +212,15 @@ public sealed class Trainer
                     for (int s = 0; s < m; s++)
                     {
                         int idx = order[lo + s];
-                        _net.Encoding.Encode(_train.Image(idx), ws.Input.Slice(s * inputSize, inputSize));
+                        var image = _train.Image(idx);
+                        if (_o.Augment)
+                        {
+                            // Seeded by (seed, epoch, image): the same distortion whatever the thread count.
+                            rngs[w].State = Rng.SeedFor(_o.Seed, 2000 + (ulong)_epoch, (ulong)idx);
+                            Distortion.Apply(image, distorted[w], rngs[w]);
+                            image = distorted[w];
+                        }
+                        _net.Encoding.Encode(image, ws.Input.Slice(s * inputSize, inputSize));
                         labels[w][s] = _train.Labels[idx];
                     }
                     _net.Forward(ws, m);
