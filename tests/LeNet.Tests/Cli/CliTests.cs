@@ -133,6 +133,26 @@ public class CliTests
     }
 
     [Fact]
+    public void The_1998_network_trains_evaluates_predicts_and_summarises()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--arch", "lenet5-1998", "--data", TestPaths.SmallMnist, "--epochs", "2", "--limit", "3000", "--out", "classic.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("lenet5-1998", stdout);
+        var eval = JsonNode.Parse(Lenet("eval", "--model", "classic.lenet", "--data", TestPaths.SmallMnist, "--json").Out)!;
+        Assert.True((double)eval["accuracy"]! > 0.5, eval.ToJsonString());
+        var test = LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: false);
+        File.WriteAllBytes(Path.Combine(Work, "c0.png"), LeNet.Data.DigitImages.ToPng(test.Image(0), 4));
+        var predict = Lenet("predict", "--model", "classic.lenet", "c0.png", "--json");
+        Assert.Equal(0, predict.Code);
+        Assert.Equal(10, JsonNode.Parse(predict.Out)![0]!["probabilities"]!.AsArray().Count);
+        var summary = JsonNode.Parse(Lenet("summary", "lenet5-1998", "--json").Out)!;
+        Assert.Equal(60_000, (int)summary["parameters"]!);
+        Assert.Equal(340_908, (long)summary["connections"]!);
+        Assert.Equal(840, (int)summary["fixedParameters"]!);
+        Assert.Contains("RBF centres", Lenet("summary", "classic.lenet").Out);
+    }
+
+    [Fact]
     public void Help_lists_every_command()
     {
         var (code, stdout, _) = Lenet("--help");
