@@ -9,5 +9,6 @@ var root = new RootCommand("LeNet.NET: train, evaluate and run LeNet-5 on MNIST 
     EvalCommand.Create(),
     PredictCommand.Create(),
     SummaryCommand.Create(),
+    ServeCommand.Create(),
 };
 return LeNet.Cli.Cli.Run(root, args);

@@ -12,7 +12,13 @@ public sealed class InvalidDataFileException(string message, Exception? inner = 
 public sealed class InvalidModelFileException(string message, Exception? inner = null) : LeNetException(message, inner);
 
 /// <summary>An image file cannot be decoded, is too large, or holds no ink.</summary>
-public sealed class InvalidImageException(string message, Exception? inner = null) : LeNetException(message, inner);
+public class InvalidImageException(string message, Exception? inner = null) : LeNetException(message, inner);
+
+/// <summary>An image that decodes but shows no digit (blank, or too little contrast).</summary>
+public sealed class NoDigitException(string message) : InvalidImageException(message);
+
+/// <summary>An image whose size is over the limit, refused from its header before decoding.</summary>
+public sealed class ImageTooLargeException(string message) : InvalidImageException(message);
 
 /// <summary>Training produced a loss that is not a finite number.</summary>
 public sealed class TrainingDivergedException(string message) : LeNetException(message);

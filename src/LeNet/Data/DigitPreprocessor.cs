@@ -24,13 +24,14 @@ public static class DigitPreprocessor
         return FromStream(stream, Path.GetFileName(path), maxPixels);
     }
 
-    public static PreprocessedDigit FromBytes(byte[] data, string name, long maxPixels = MaxMegapixels * 1_000_000)
+    public static PreprocessedDigit FromBytes(byte[] data, string name, long maxPixels = MaxMegapixels * 1_000_000, int maxSide = int.MaxValue)
     {
         using var ms = new MemoryStream(data, writable: false);
-        return FromStream(ms, name, maxPixels);
+        return FromStream(ms, name, maxPixels, maxSide);
     }
 
-    public static PreprocessedDigit FromStream(Stream stream, string name, long maxPixels = MaxMegapixels * 1_000_000)
+    /// <summary>Decodes and preprocesses; images over <paramref name="maxPixels"/> or with a side over <paramref name="maxSide"/> are refused before decoding.</summary>
+    public static PreprocessedDigit FromStream(Stream stream, string name, long maxPixels = MaxMegapixels * 1_000_000, int maxSide = int.MaxValue)
     {
         using var managed = new SKManagedStream(stream);
         using var codec = SKCodec.Create(managed, out var status);
@@ -41,8 +42,10 @@ public static class DigitPreprocessor
         var info = codec.Info;
         long pixels = (long)info.Width * info.Height;
         if (info.Width <= 0 || info.Height <= 0) throw new InvalidImageException($"{name} has no pixels.");
+        if (info.Width > maxSide || info.Height > maxSide)
+            throw new ImageTooLargeException($"{name} is too large: {info.Width}x{info.Height}; the limit is {maxSide}x{maxSide}.");
         if (pixels > maxPixels)
-            throw new InvalidImageException($"{name} is too large: {info.Width}x{info.Height} is {pixels / 1e6:F1} megapixels; the limit is {maxPixels / 1e6:F0}.");
+            throw new ImageTooLargeException($"{name} is too large: {info.Width}x{info.Height} is {pixels / 1e6:F1} megapixels; the limit is {maxPixels / 1e6:F0}.");
 
         // Decode at a reduced scale where the codec supports it (JPEG), else at full size.
         float want = Math.Min(1f, (float)WorkingSide / Math.Max(info.Width, info.Height));
@@ -86,13 +89,13 @@ public static class DigitPreprocessor
 
         float max = 0;
         foreach (var v in ink) max = Math.Max(max, v);
-        if (max < 0.08f) throw new InvalidImageException($"{name}: no digit found (the image is blank or has too little contrast).");
+        if (max < 0.08f) throw new NoDigitException($"{name}: no digit found (the image is blank or has too little contrast).");
         float threshold = Math.Max(Otsu(ink), 0.25f * max);
         var mask = new bool[ink.Length];
         for (int i = 0; i < ink.Length; i++) mask[i] = ink[i] >= threshold;
         KeepDigitComponents(mask, w, h);
 
-        var box = BoundingBox(mask, w, h) ?? throw new InvalidImageException($"{name}: no digit found.");
+        var box = BoundingBox(mask, w, h) ?? throw new NoDigitException($"{name}: no digit found.");
         var digit = FitAndCentre(mask, w, box);
         return new PreprocessedDigit(digit, sourceWidth, sourceHeight, invert);
     }

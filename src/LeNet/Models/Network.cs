@@ -120,6 +120,23 @@ public sealed class Network
         if (!rawOutputs.IsEmpty) raw.CopyTo(rawOutputs);
     }
 
+    /// <summary>
+    /// Runs one 28x28 image (784 bytes, 0 = background, 255 = ink) and keeps what every layer saw:
+    /// the encoded input, each layer's output, and the class probabilities. Thread-safe: it uses its own workspace.
+    /// </summary>
+    public NetworkTrace Trace(ReadOnlySpan<byte> image28)
+    {
+        if (image28.Length != 784) throw new ArgumentException("An image is 784 bytes (28x28).", nameof(image28));
+        var ws = CreateWorkspace(1);
+        Encoding.Encode(image28, ws.Input);
+        Forward(ws, 1);
+        var probabilities = new float[Loss.Classes];
+        Loss.Probabilities(ws.Output[..Loss.Classes], probabilities);
+        var outputs = new float[Layers.Count][];
+        for (int i = 0; i < Layers.Count; i++) outputs[i] = ws.Activations[i + 1].AsSpan(0, Layers[i].OutputShape.Size).ToArray();
+        return new NetworkTrace(ws.Input[..InputSize].ToArray(), outputs, probabilities);
+    }
+
     /// <summary>A copy with the same architecture and weights.</summary>
     public Network Clone()
     {
@@ -130,6 +147,12 @@ public sealed class Network
 }
 
 /// <summary>Per-thread buffers for a network: activations, their gradients, layer scratch, parameter gradients.</summary>
+/// <summary>One image's pass through a network: the encoded input, each layer's output (C, H, W), the class probabilities.</summary>
+public sealed record NetworkTrace(float[] Input, float[][] LayerOutputs, float[] Probabilities)
+{
+    public int Digit => Array.IndexOf(Probabilities, Probabilities.Max());
+}
+
 public sealed class Workspace
 {
     readonly Network _network;

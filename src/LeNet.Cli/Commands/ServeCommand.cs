@@ -1,0 +1,55 @@
+// `lenet serve [--model FILE]... [--urls URL]`: the web app (draw a digit, see every layer) and its
+// JSON API on Kestrel. Without --model it serves the models that ship with LeNet.NET.
+using System.CommandLine;
+using LeNet.Web;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LeNet.Cli.Commands;
+
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var models = new Option<string[]>("--model")
+        {
+            Description = "A .lenet model file to serve; repeat for several (the first is the default). Default: the built-in models (lenet5, ...).",
+            HelpName = "FILE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Address(es) to listen on, separated by ';'. Use http://0.0.0.0:5000 to accept other machines.",
+            DefaultValueFactory = _ => "http://127.0.0.1:5000",
+            HelpName = "URL",
+        };
+        var log = new Option<bool>("--log") { Description = "Log warnings and errors of the web server to the console." };
+        var cmd = new Command("serve", "Start the web app: draw a digit and see the guesses and every layer; JSON API at /api.") { models, urls, log };
+        cmd.SetAction(async (r, ct) =>
+        {
+            var files = r.GetValue(models) ?? [];
+            var catalog = files.Length > 0 ? ModelCatalog.FromFiles(files) : ModelCatalog.Shipped();
+            var app = WebServer.Create(new WebServerOptions { Urls = r.GetValue(urls)!, Models = catalog, LogRequests = r.GetValue(log) });
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (IOException e)
+            {
+                throw new LeNetException($"Cannot listen on {r.GetValue(urls)}: {e.Message} Pick another port with --urls.");
+            }
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            Console.WriteLine($"Serving {string.Join(", ", catalog.Models.Select(m => m.Name))} at {string.Join(" ", addresses)}");
+            Console.WriteLine("Press Ctrl+C to stop.");
+            var stop = new TaskCompletionSource();
+            using var reg = ct.Register(() => stop.TrySetResult());
+            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+            await stop.Task;
+            await app.StopAsync(CancellationToken.None);
+            return Cli.Ok;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,148 @@
+// POST /api/predict: one digit in, the network's guesses out; with ?layers=true every layer's output.
+// The body is an image (PNG, JPEG, BMP, GIF, WebP; raw or as a multipart file) that goes through the
+// same preprocessing as `lenet predict`, or JSON {"pixels": [784 numbers 0–255]}: an MNIST-style
+// 28x28 image (0 = background, 255 = ink, row by row) used as it is.
+using System.Text.Json;
+using LeNet.Data;
+using LeNet.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace LeNet.Web.Api;
+
+public sealed record TopGuess(int Digit, float Probability);
+public sealed record LayerOutput(string Name, string Kind, int[] Shape, float[] Values);
+public sealed record PredictResponse(string Model, int Digit, float[] Probabilities, TopGuess[] Top, int[] Input28, bool? Inverted, LayerOutput[]? Layers);
+
+public static class PredictApi
+{
+    const string Expected = "Send an image (PNG, JPEG, BMP) or JSON {\"pixels\": [784 numbers 0–255]}.";
+
+    public static RouteGroupBuilder MapPredictApi(this RouteGroupBuilder api)
+    {
+        api.MapPost("/predict", Predict);
+        return api;
+    }
+
+    static async Task<IResult> Predict(HttpRequest request, ModelCatalog catalog, string? model, string? layers, int? top, CancellationToken ct)
+    {
+        var served = catalog.Find(model);
+        if (served is null) return UnknownModel(catalog, model!);
+        if (top is < 1 or > 10) return ApiError.Result(400, "top must be between 1 and 10.");
+        bool withLayers = layers is not null && (layers == "" || layers.Equals("true", StringComparison.OrdinalIgnoreCase) || layers == "1");
+        if (request.ContentLength > WebServer.MaxBodyBytes) return TooLarge();
+
+        byte[] pixels;
+        bool? inverted = null;
+        if (request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            var form = await request.ReadFormAsync(ct);
+            var file = form.Files.FirstOrDefault();
+            if (file is null) return ApiError.Result(400, "The form holds no file. " + Expected);
+            if (file.Length > WebServer.MaxBodyBytes) return TooLarge();
+            using var ms = new MemoryStream();
+            await file.CopyToAsync(ms, ct);
+            var digit = Preprocess(ms.ToArray(), string.IsNullOrWhiteSpace(file.FileName) ? "The uploaded file" : Path.GetFileName(file.FileName));
+            (pixels, inverted) = (digit.Pixels28, digit.Inverted);
+        }
+        else
+        {
+            var body = await ReadBody(request, ct);
+            if (body is null) return TooLarge();
+            if (body.Length == 0) return ApiError.Result(400, "The request body is empty. " + Expected);
+            if (IsJson(request, body))
+            {
+                var parsed = ParsePixels(body, out string? error);
+                if (parsed is null) return ApiError.Result(400, error!);
+                pixels = parsed;
+            }
+            else
+            {
+                var digit = Preprocess(body, "The request body");
+                (pixels, inverted) = (digit.Pixels28, digit.Inverted);
+            }
+        }
+
+        var trace = served.Network.Trace(pixels);
+        var p = trace.Probabilities;
+        var order = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).ToArray();
+        LayerOutput[]? outputs = null;
+        if (withLayers)
+        {
+            var ls = served.Network.Layers;
+            outputs = new LayerOutput[ls.Count];
+            for (int i = 0; i < ls.Count; i++)
+            {
+                var s = ls[i].OutputShape;
+                outputs[i] = new LayerOutput(ls[i].Name, ls[i].Kind, [s.C, s.H, s.W], Rounded(trace.LayerOutputs[i]));
+            }
+        }
+        return Results.Json(new PredictResponse(served.Name, order[0], Rounded(p),
+            order.Take(top ?? 3).Select(d => new TopGuess(d, MathF.Round(p[d], 6))).ToArray(),
+            pixels.Select(b => (int)b).ToArray(), inverted, outputs));
+    }
+
+    static PreprocessedDigit Preprocess(byte[] data, string name) =>
+        DigitPreprocessor.FromBytes(data, name, WebServer.MaxImagePixels, WebServer.MaxImageSide);
+
+    internal static IResult UnknownModel(ModelCatalog catalog, string name) =>
+        ApiError.Result(404, $"Unknown model '{name}'. Available: {string.Join(", ", catalog.Models.Select(m => m.Name))}.");
+
+    static IResult TooLarge() => ApiError.Result(413, $"The request body is over the {WebServer.MaxBodyBytes / (1024 * 1024)} MB limit.");
+
+    /// <summary>The body, or null when it is over the limit.</summary>
+    static async Task<byte[]?> ReadBody(HttpRequest request, CancellationToken ct)
+    {
+        using var ms = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+        {
+            if (ms.Length + read > WebServer.MaxBodyBytes) return null;
+            ms.Write(buffer, 0, read);
+        }
+        return ms.ToArray();
+    }
+
+    static bool IsJson(HttpRequest request, byte[] body)
+    {
+        if (request.ContentType is { } type && type.Contains("json", StringComparison.OrdinalIgnoreCase)) return true;
+        foreach (var b in body)
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')) return b is (byte)'{' or (byte)'[';
+        return false;
+    }
+
+    /// <summary>784 bytes from {"pixels": [...]}, or null with the reason.</summary>
+    internal static byte[]? ParsePixels(byte[] body, out string? error)
+    {
+        error = null;
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body); }
+        catch (JsonException e) { error = $"The body is not valid JSON ({e.Message}). {Expected}"; return null; }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("pixels", out var array))
+            { error = "The JSON has no \"pixels\" field. " + Expected; return null; }
+            if (array.ValueKind != JsonValueKind.Array) { error = "\"pixels\" must be an array of 784 numbers 0–255."; return null; }
+            int count = array.GetArrayLength();
+            if (count != 784) { error = $"\"pixels\" has {count} numbers; it needs 784 (28x28, row by row, 0 = background, 255 = ink)."; return null; }
+            var pixels = new byte[784];
+            int i = 0;
+            foreach (var v in array.EnumerateArray())
+            {
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !(d >= 0 && d <= 255))
+                { error = $"\"pixels\"[{i}] is {v.GetRawText()}; each pixel must be a number from 0 to 255."; return null; }
+                pixels[i++] = (byte)Math.Round(d);
+            }
+            return pixels;
+        }
+    }
+
+    static float[] Rounded(float[] values)
+    {
+        var r = new float[values.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = MathF.Round(values[i], 5);
+        return r;
+    }
+}

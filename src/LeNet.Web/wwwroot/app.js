@@ -1,0 +1,536 @@
+// LeNet.NET page: a drawing pad that asks POST /api/predict?layers=true while you draw, and shows
+// the guesses, the 28x28 input the network sees, and every layer's output. Plain JavaScript, no build.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const pad = $("pad"), ctx = pad.getContext("2d", { willReadFrequently: true });
+const state = {
+  model: null,          // name of the selected model
+  details: {},          // name -> GET /api/models/{name} (summary and kernels)
+  erasing: false,
+  drawing: false,
+  blank: true,
+  undo: [],
+  inFlight: false,
+  pending: false,
+  last: null,           // last predict response
+  hidden: new Set(),    // layer names the user hid
+  selected: null,       // {layer, index, x, y}
+  layerKey: "",
+};
+
+// ---------- drawing pad ----------
+function resetPad() {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+}
+resetPad();
+
+function setBlank(blank) {
+  state.blank = blank;
+  $("pad-hint").classList.toggle("hidden", !blank);
+}
+
+function pointFrom(e) {
+  const r = pad.getBoundingClientRect();
+  return { x: (e.clientX - r.left) * pad.width / r.width, y: (e.clientY - r.top) * pad.height / r.height };
+}
+
+function brushWidth(e) {
+  const base = Number($("brush").value) * (state.erasing ? 1.6 : 1);
+  // Pens report pressure; mice report 0.5 while pressed.
+  return e.pointerType === "pen" && e.pressure > 0 ? base * (0.5 + e.pressure) : base;
+}
+
+function stroke(from, to, width) {
+  ctx.strokeStyle = ctx.fillStyle = state.erasing ? "#fff" : "#111";
+  ctx.lineWidth = width;
+  ctx.lineCap = ctx.lineJoin = "round";
+  ctx.beginPath();
+  ctx.moveTo(from.x, from.y);
+  ctx.lineTo(to.x, to.y);
+  ctx.stroke();
+}
+
+let lastPoint = null;
+pad.addEventListener("pointerdown", (e) => {
+  if (e.button !== 0 && e.pointerType === "mouse") return;
+  e.preventDefault();
+  pad.setPointerCapture(e.pointerId);
+  pushUndo();
+  state.drawing = true;
+  lastPoint = pointFrom(e);
+  stroke(lastPoint, { x: lastPoint.x + 0.01, y: lastPoint.y }, brushWidth(e));
+  if (!state.erasing) setBlank(false);
+  schedulePredict();
+});
+pad.addEventListener("pointermove", (e) => {
+  if (!state.drawing) return;
+  e.preventDefault();
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+  for (const ev of events.length ? events : [e]) {
+    const p = pointFrom(ev);
+    stroke(lastPoint, p, brushWidth(ev));
+    lastPoint = p;
+  }
+  schedulePredict();
+});
+const endStroke = () => {
+  if (!state.drawing) return;
+  state.drawing = false;
+  if (state.erasing) setBlank(isPadBlank());
+  schedulePredict();
+};
+pad.addEventListener("pointerup", endStroke);
+pad.addEventListener("pointercancel", endStroke);
+
+function isPadBlank() {
+  const data = ctx.getImageData(0, 0, pad.width, pad.height).data;
+  for (let i = 0; i < data.length; i += 4) if (data[i] < 200) return false;
+  return true;
+}
+
+function pushUndo() {
+  state.undo.push({ image: ctx.getImageData(0, 0, pad.width, pad.height), blank: state.blank });
+  if (state.undo.length > 40) state.undo.shift();
+}
+
+function undo() {
+  const s = state.undo.pop();
+  if (!s) return;
+  ctx.putImageData(s.image, 0, 0);
+  setBlank(s.blank);
+  schedulePredict();
+}
+
+function clearPad() {
+  if (!state.blank) pushUndo();
+  resetPad();
+  setBlank(true);
+  showEmpty();
+}
+
+function setTool(erasing) {
+  state.erasing = erasing;
+  $("pen").setAttribute("aria-pressed", String(!erasing));
+  $("eraser").setAttribute("aria-pressed", String(erasing));
+}
+
+$("pen").addEventListener("click", () => setTool(false));
+$("eraser").addEventListener("click", () => setTool(true));
+$("undo").addEventListener("click", undo);
+$("clear").addEventListener("click", clearPad);
+$("brush").addEventListener("input", () => { $("brush-value").value = $("brush").value; });
+document.addEventListener("keydown", (e) => {
+  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") { e.preventDefault(); undo(); }
+  else if (e.key === "Delete") clearPad();
+  else if (e.key === "p" || e.key === "P") setTool(false);
+  else if (e.key === "e" || e.key === "E") setTool(true);
+  else if (e.key === "Escape") closeDetail();
+});
+
+// ---------- uploads ----------
+$("file").addEventListener("change", () => {
+  const file = $("file").files[0];
+  if (file) upload(file);
+  $("file").value = "";
+});
+const wrap = $("pad-wrap");
+wrap.addEventListener("dragover", (e) => { e.preventDefault(); wrap.classList.add("dragging"); });
+wrap.addEventListener("dragleave", () => wrap.classList.remove("dragging"));
+wrap.addEventListener("drop", (e) => {
+  e.preventDefault();
+  wrap.classList.remove("dragging");
+  const file = e.dataTransfer.files[0];
+  if (file) upload(file);
+});
+
+async function upload(file) {
+  setStatus(`Reading ${file.name}…`);
+  const result = await callPredict(file, file.type || "application/octet-stream");
+  if (!result) return;
+  // Show the uploaded picture on the pad, so drawing can go on from it.
+  try {
+    const bitmap = await createImageBitmap(file);
+    pushUndo();
+    resetPad();
+    const s = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
+    const w = bitmap.width * s, h = bitmap.height * s;
+    ctx.drawImage(bitmap, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    setBlank(false);
+  } catch { /* the server read it; the browser could not draw it (e.g. BMP variants): keep the result */ }
+  setStatus(`${file.name}: read as ${result.digit}.`);
+}
+
+// ---------- prediction ----------
+function schedulePredict() {
+  if (state.inFlight) { state.pending = true; return; }
+  state.inFlight = true;
+  state.pending = false;
+  requestAnimationFrame(async () => {
+    if (state.blank) { state.inFlight = false; showEmpty(); return; }
+    const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+    await callPredict(blob, "image/png");
+    state.inFlight = false;
+    if (state.pending) schedulePredict();
+  });
+}
+
+async function callPredict(body, type) {
+  try {
+    const url = `api/predict?layers=true&top=2&model=${encodeURIComponent(state.model ?? "")}`;
+    const response = await fetch(url, { method: "POST", body, headers: { "Content-Type": type } });
+    const json = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
+    if (!response.ok) { setStatus(json.error ?? `Error ${response.status}`, true); return null; }
+    setStatus("");
+    state.last = json;
+    showResult(json);
+    return json;
+  } catch (err) {
+    setStatus(`Could not reach the server: ${err.message}`, true);
+    return null;
+  }
+}
+
+function setStatus(text, error = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", error);
+}
+
+const pct = (p) => p >= 0.9995 ? "100%" : p > 0 && p < 0.001 ? "<0.1%" : `${(p * 100).toFixed(p < 0.0005 ? 0 : 1)}%`;
+
+function buildBars() {
+  const bars = $("bars");
+  bars.innerHTML = "";
+  for (let d = 0; d < 10; d++) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="digit">${d}</span><span class="track"><span class="fill"></span></span><span class="pct">0%</span>`;
+    li.setAttribute("aria-label", `${d}: 0%`);
+    bars.appendChild(li);
+  }
+}
+buildBars();
+
+function showEmpty() {
+  state.last = null;
+  $("guess1").value = "–"; $("guess2").value = "–";
+  $("prob1").textContent = "\u00a0"; $("prob2").textContent = "\u00a0";
+  for (const li of $("bars").children) {
+    li.classList.remove("top");
+    li.querySelector(".fill").style.width = "0";
+    li.querySelector(".pct").textContent = "0%";
+  }
+  const seen = $("seen").getContext("2d");
+  seen.fillStyle = "#000"; seen.fillRect(0, 0, 28, 28);
+  setStatus("");
+}
+
+function showResult(r) {
+  const [first, second] = r.top;
+  $("guess1").value = String(first.digit);
+  $("prob1").textContent = pct(first.probability);
+  $("guess2").value = second ? String(second.digit) : "–";
+  $("prob2").textContent = second ? pct(second.probability) : "\u00a0";
+  [...$("bars").children].forEach((li, d) => {
+    const p = r.probabilities[d];
+    li.classList.toggle("top", d === r.digit);
+    li.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
+    li.querySelector(".pct").textContent = pct(p);
+    li.setAttribute("aria-label", `${d}: ${pct(p)}`);
+  });
+  const seen = $("seen").getContext("2d");
+  const img = seen.createImageData(28, 28);
+  r.input28.forEach((v, i) => { img.data.set([v, v, v, 255], i * 4); });
+  seen.putImageData(img, 0, 0);
+  if (r.layers) showLayers(r.layers);
+}
+
+// ---------- layers ----------
+function gray(v, lo, hi) {
+  const t = hi > lo ? (v - lo) / (hi - lo) : 0;
+  return Math.round(Math.max(0, Math.min(1, t)) * 255);
+}
+
+// Diverging blue-white-red, centred on zero; t in [-1, 1].
+function diverging(t) {
+  t = Math.max(-1, Math.min(1, t));
+  const white = [247, 247, 247], blue = [33, 102, 172], red = [178, 24, 43];
+  const end = t < 0 ? blue : red, a = Math.abs(t);
+  return white.map((w, i) => Math.round(w + (end[i] - w) * a));
+}
+
+function mapScale(h) { return h >= 24 ? 2 : h >= 10 ? 4 : h >= 5 ? 8 : 12; }
+
+function showLayers(layers) {
+  const key = state.model + "|" + layers.map((l) => l.name + l.shape.join("x")).join(",");
+  if (key !== state.layerKey) buildLayers(layers, key);
+  layers.forEach((layer, li) => {
+    const el = $("layers").children[li];
+    if (state.hidden.has(layer.name)) return;
+    const [c, h, w] = layer.shape, v = layer.values;
+    let lo = Infinity, hi = -Infinity;
+    for (const x of v) { if (x < lo) lo = x; if (x > hi) hi = x; }
+    if (li === layers.length - 1) { drawOutputs(el, layer); return; }
+    if (h * w > 1) {
+      el.querySelectorAll(".map canvas").forEach((cv, m) => {
+        const g = cv.getContext("2d"), img = g.createImageData(w, h);
+        for (let i = 0; i < h * w; i++) { const q = gray(v[m * h * w + i], lo, hi); img.data.set([q, q, q, 255], i * 4); }
+        g.putImageData(img, 0, 0);
+      });
+    } else {
+      const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+      el.querySelectorAll(".unit").forEach((u, i) => {
+        const [r, g, b] = diverging(v[i] / m);
+        u.style.background = `rgb(${r},${g},${b})`;
+        u.title = `${layer.name} unit ${i}: ${v[i].toFixed(4)}`;
+      });
+    }
+  });
+  if (state.selected) showDetail();
+}
+
+function buildLayers(layers, key) {
+  state.layerKey = key;
+  state.selected = null;
+  closeDetail();
+  const list = $("layers");
+  list.innerHTML = "";
+  layers.forEach((layer, li) => {
+    const [c, h, w] = layer.shape;
+    const isOutput = li === layers.length - 1;
+    const section = document.createElement("section");
+    section.className = "layer";
+    section.dataset.layer = layer.name;
+    const id = `layer-${li}`;
+    section.innerHTML = `<div class="layer-head">
+        <h3 id="${id}-title">${layer.name}</h3>
+        <span class="shape">${layer.kind} · ${c > 1 && h * w > 1 ? `${c} maps ${h}x${w}` : `${c * h * w} units`}</span>
+        <label><input type="checkbox" ${state.hidden.has(layer.name) ? "" : "checked"} aria-controls="${id}-body"> Show</label>
+      </div>`;
+    const body = document.createElement("div");
+    body.id = `${id}-body`;
+    body.setAttribute("aria-labelledby", `${id}-title`);
+    if (isOutput) {
+      body.className = "outputs";
+      for (let d = 0; d < 10; d++) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.innerHTML = `<span class="col"></span><span>${d}</span>`;
+        b.addEventListener("click", () => select(li, d));
+        body.appendChild(b);
+      }
+    } else if (h * w > 1) {
+      body.className = "maps";
+      const s = mapScale(h);
+      for (let m = 0; m < c; m++) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "map";
+        b.setAttribute("aria-pressed", "false");
+        b.setAttribute("aria-label", `${layer.name} feature map ${m}`);
+        const cv = document.createElement("canvas");
+        cv.width = w; cv.height = h;
+        cv.style.width = `${w * s}px`; cv.style.height = `${h * s}px`;
+        b.appendChild(cv);
+        b.addEventListener("click", (e) => {
+          const r = cv.getBoundingClientRect();
+          const px = e.detail > 0 ? Math.floor((e.clientX - r.left) / r.width * w) : Math.floor(w / 2);
+          const py = e.detail > 0 ? Math.floor((e.clientY - r.top) / r.height * h) : Math.floor(h / 2);
+          select(li, m, Math.max(0, Math.min(w - 1, px)), Math.max(0, Math.min(h - 1, py)));
+        });
+        body.appendChild(b);
+      }
+    } else {
+      body.className = "units";
+      const n = c * h * w;
+      body.style.gridTemplateColumns = `repeat(${n > 40 ? 20 : Math.min(n, 12)}, minmax(0, 22px))`;
+      for (let i = 0; i < n; i++) {
+        const u = document.createElement("button");
+        u.type = "button";
+        u.className = "unit";
+        u.setAttribute("aria-pressed", "false");
+        u.setAttribute("aria-label", `${layer.name} unit ${i}`);
+        u.addEventListener("click", () => select(li, i));
+        body.appendChild(u);
+      }
+    }
+    body.hidden = state.hidden.has(layer.name);
+    section.appendChild(body);
+    section.querySelector("input").addEventListener("change", (e) => {
+      if (e.target.checked) state.hidden.delete(layer.name); else state.hidden.add(layer.name);
+      body.hidden = !e.target.checked;
+      if (e.target.checked && state.last?.layers) showLayers(state.last.layers);
+    });
+    list.appendChild(section);
+  });
+  const rbf = state.details[state.model]?.rbfBitmaps;
+  if (rbf) list.appendChild(rbfSection(rbf));
+}
+
+function drawOutputs(el, layer) {
+  const p = state.last.probabilities;
+  el.querySelectorAll(".outputs button").forEach((b, d) => {
+    b.querySelector(".col").style.height = `${Math.max(2, p[d] * 70)}px`;
+    b.setAttribute("aria-label", `output ${d}: probability ${pct(p[d])}, raw ${layer.values[d].toFixed(3)}`);
+  });
+}
+
+function rbfSection(rbf) {
+  const section = document.createElement("section");
+  section.className = "layer";
+  section.innerHTML = `<div class="layer-head"><h3>RBF centres</h3><span class="shape">the fixed 7x12 bitmaps the output layer compares F6 with (−1 white, +1 black)</span></div>`;
+  const row = document.createElement("div");
+  row.className = "bitmaps";
+  rbf.digits.forEach((bits, d) => {
+    const cv = document.createElement("canvas");
+    cv.width = rbf.width; cv.height = rbf.height;
+    cv.setAttribute("aria-label", `bitmap of ${d}`);
+    const g = cv.getContext("2d"), img = g.createImageData(rbf.width, rbf.height);
+    bits.forEach((b, i) => { const q = b > 0 ? 20 : 245; img.data.set([q, q, q, 255], i * 4); });
+    g.putImageData(img, 0, 0);
+    row.appendChild(cv);
+  });
+  section.appendChild(row);
+  return section;
+}
+
+function select(layerIndex, index, x, y) {
+  state.selected = { layerIndex, index, x, y };
+  document.querySelectorAll('#layers [aria-pressed="true"]').forEach((b) => b.setAttribute("aria-pressed", "false"));
+  const body = $("layers").children[layerIndex]?.querySelector(".maps, .units, .outputs");
+  body?.children[index]?.setAttribute("aria-pressed", "true");
+  showDetail();
+}
+
+function closeDetail() {
+  $("detail").hidden = true;
+  state.selected = null;
+  document.querySelectorAll('#layers [aria-pressed="true"]').forEach((b) => b.setAttribute("aria-pressed", "false"));
+}
+
+async function showDetail() {
+  const sel = state.selected, r = state.last;
+  if (!sel || !r?.layers) return;
+  const layer = r.layers[sel.layerIndex];
+  const [c, h, w] = layer.shape, hw = h * w;
+  const detail = $("detail");
+  detail.hidden = false;
+  detail.innerHTML = "";
+  const close = document.createElement("button");
+  close.type = "button"; close.className = "close"; close.textContent = "✕";
+  close.setAttribute("aria-label", "Close details");
+  close.addEventListener("click", closeDetail);
+  detail.appendChild(close);
+  const title = document.createElement("h3");
+  const isOutput = sel.layerIndex === r.layers.length - 1;
+  if (isOutput) {
+    title.textContent = `${layer.name}: digit ${sel.index}`;
+    detail.append(title, para(`Probability ${pct(r.probabilities[sel.index])}; raw output ${layer.values[sel.index].toFixed(4)}.`));
+    return;
+  }
+  if (hw > 1) {
+    const values = layer.values.slice(sel.index * hw, (sel.index + 1) * hw);
+    const at = values[sel.y * w + sel.x];
+    const mean = values.reduce((a, b) => a + b, 0) / hw;
+    title.textContent = `${layer.name}, map ${sel.index}`;
+    detail.append(title,
+      para(`Unit (${sel.x}, ${sel.y}): ${at.toFixed(4)}`),
+      para(`min ${Math.min(...values).toFixed(3)} · mean ${mean.toFixed(3)} · max ${Math.max(...values).toFixed(3)}`, "stats"));
+  } else {
+    title.textContent = `${layer.name}, unit ${sel.index}`;
+    detail.append(title, para(`Value ${layer.values[sel.index].toFixed(4)}`));
+  }
+  const details = await modelDetails(state.model);
+  const conv = details?.kernels?.find((k) => k.layer === layer.name);
+  if (!conv) {
+    const kind = layer.kind;
+    detail.append(para(kind.includes("Pool") || kind === "Subsampling"
+      ? "A pooling layer has no kernel: each unit summarises a 2x2 block of the map before it."
+      : kind === "Dense" ? "A dense layer: every unit is connected to every unit of the layer before." : "", "hint"));
+    return;
+  }
+  const kernels = conv.kernels[sel.index];
+  let m = 0;
+  for (const k of kernels) if (k) for (const v of k) m = Math.max(m, Math.abs(v));
+  const [, cin, k] = conv.shape;
+  detail.append(para(`Kernels of this map (${k}x${k} for each of ${cin} input map${cin > 1 ? "s" : ""}), bias ${conv.bias[sel.index].toFixed(4)}:`));
+  const grid = document.createElement("div");
+  grid.className = "kernels";
+  const shown = Math.min(cin, 64);
+  for (let ci = 0; ci < shown; ci++) {
+    const cell = document.createElement("div");
+    cell.className = "kernel";
+    const weights = kernels[ci];
+    if (!weights) {
+      cell.classList.add("off");
+      cell.textContent = `${ci}: —`;
+      cell.title = `Input map ${ci} is not connected (the paper's Table I)`;
+    } else {
+      const cv = document.createElement("canvas");
+      cv.width = k; cv.height = k;
+      const g = cv.getContext("2d"), img = g.createImageData(k, k);
+      weights.forEach((v, i) => img.data.set([...diverging(v / (m || 1)), 255], i * 4));
+      g.putImageData(img, 0, 0);
+      cv.setAttribute("aria-label", `kernel from input map ${ci}`);
+      cell.append(cv, document.createTextNode(`in ${ci}`));
+    }
+    grid.appendChild(cell);
+  }
+  detail.appendChild(grid);
+  if (cin > shown) detail.append(para(`(first ${shown} of ${cin} input maps)`, "hint"));
+  const legend = document.createElement("div");
+  legend.className = "legend";
+  legend.innerHTML = `<span>−${m.toFixed(2)}</span><span class="ramp"></span><span>+${m.toFixed(2)}</span>`;
+  detail.appendChild(legend);
+}
+
+function para(text, cls) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  if (cls) p.className = cls;
+  return p;
+}
+
+async function modelDetails(name) {
+  if (!state.details[name]) {
+    const response = await fetch(`api/models/${encodeURIComponent(name)}`);
+    if (!response.ok) return null;
+    state.details[name] = await response.json();
+  }
+  return state.details[name];
+}
+
+// ---------- models ----------
+async function loadModels() {
+  try {
+    const response = await fetch("api/models");
+    const models = await response.json();
+    const select = $("model");
+    for (const m of models) {
+      const option = document.createElement("option");
+      option.value = m.name;
+      option.textContent = m.testAccuracy ? `${m.name} (${(m.testAccuracy * 100).toFixed(2)}%)` : m.name;
+      option.dataset.info = `${m.architecture} · ${m.parameters.toLocaleString("en")} parameters · ${m.connections.toLocaleString("en")} connections`
+        + (m.testAccuracy ? ` · ${(m.testAccuracy * 100).toFixed(2)}% on the MNIST test set` : "");
+      if (m.default) option.selected = true;
+      select.appendChild(option);
+    }
+    await chooseModel(select.value);
+  } catch (err) {
+    setStatus(`Could not load the models: ${err.message}`, true);
+  }
+}
+
+async function chooseModel(name) {
+  state.model = name;
+  const option = [...$("model").options].find((o) => o.value === name);
+  $("model-info").textContent = option?.dataset.info ?? "";
+  await modelDetails(name);
+  state.layerKey = "";
+  if (!state.blank) schedulePredict();
+}
+
+$("model").addEventListener("change", (e) => chooseModel(e.target.value));
+showEmpty();
+loadModels();

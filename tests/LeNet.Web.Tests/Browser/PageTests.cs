@@ -1,0 +1,148 @@
+// The page in a real Chromium (Debian's package, driven by Playwright): draw digits with the mouse,
+// upload an image, toggle a layer, open a kernel, and look at it on a phone and in dark mode.
+// Screenshots go to bin/.../screenshots.
+using Microsoft.Playwright;
+
+namespace LeNet.Web.Tests.Browser;
+
+[Collection("server")]
+public sealed class PageTests(ServerFixture server) : IAsyncLifetime
+{
+    const string Chromium = "/usr/bin/chromium";
+    static readonly string Screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
+    IPlaywright _playwright = null!;
+    IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(Chromium))
+            throw new InvalidOperationException($"The browser tests need Chromium at {Chromium}: apt-get install chromium (.ci/run installs it).");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    async Task<IPage> Open(BrowserNewPageOptions? options = null)
+    {
+        var page = await _browser.NewPageAsync(options ?? new() { ViewportSize = new() { Width = 1280, Height = 1000 } });
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        await page.GotoAsync(server.BaseAddress.ToString());
+        await Assertions.Expect(page.Locator("#model option")).ToHaveCountAsync(2);
+        Assert.Empty(errors);
+        return page;
+    }
+
+    /// <summary>Draws a stroke through points given in the pad's 280x280 coordinates.</summary>
+    static async Task Stroke(IPage page, params (float X, float Y)[] points)
+    {
+        var box = (await page.Locator("#pad").BoundingBoxAsync())!;
+        float sx = box.Width / 280, sy = box.Height / 280;
+        await page.Mouse.MoveAsync(box.X + points[0].X * sx, box.Y + points[0].Y * sy);
+        await page.Mouse.DownAsync();
+        foreach (var (x, y) in points.Skip(1)) await page.Mouse.MoveAsync(box.X + x * sx, box.Y + y * sy, new() { Steps = 8 });
+        await page.Mouse.UpAsync();
+    }
+
+    static (float, float)[] Ellipse(float cx, float cy, float rx, float ry) =>
+        Enumerable.Range(0, 33).Select(i => (cx + rx * MathF.Sin(i * MathF.Tau / 32), cy - ry * MathF.Cos(i * MathF.Tau / 32))).ToArray();
+
+    [Fact]
+    public async Task Drawing_digits_with_the_mouse_shows_the_right_guess()
+    {
+        var page = await Open();
+        var guess = page.Locator("#guess1");
+
+        await Stroke(page, (80, 60), (200, 60), (125, 230));
+        await Assertions.Expect(guess).ToHaveTextAsync("7");
+        await Assertions.Expect(page.Locator("#guess2")).Not.ToHaveTextAsync("–");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "draw-7.png"), FullPage = true });
+
+        await page.ClickAsync("#clear");
+        await Assertions.Expect(guess).ToHaveTextAsync("–");
+        await Stroke(page, Ellipse(140, 140, 55, 90));
+        await Assertions.Expect(guess).ToHaveTextAsync("0");
+
+        await page.ClickAsync("#clear");
+        await Stroke(page, (150, 40), (140, 240));
+        await Assertions.Expect(guess).ToHaveTextAsync("1");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "draw-1.png"), FullPage = true });
+
+        // Undo brings back the empty pad; the 28x28 view shows what the network saw.
+        await page.ClickAsync("#undo");
+        await Assertions.Expect(guess).ToHaveTextAsync("–");
+    }
+
+    [Fact]
+    public async Task Uploading_an_image_file_shows_its_guess()
+    {
+        var page = await Open();
+        string file = Path.Combine(server.Folder, "digit.png");
+        int index = Enumerable.Range(0, 100).First(i => server.TestSet.Labels[i] == 4);
+        File.WriteAllBytes(file, server.DigitPng(index, scale: 10));
+        await page.SetInputFilesAsync("#file", file);
+        await Assertions.Expect(page.Locator("#guess1")).ToHaveTextAsync("4");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("digit.png");
+
+        string text = Path.Combine(server.Folder, "notes.png");
+        File.WriteAllText(text, "not an image");
+        await page.SetInputFilesAsync("#file", text);
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("not an image");
+        await Assertions.Expect(page.Locator("#status")).ToHaveClassAsync("status error");
+    }
+
+    [Fact]
+    public async Task Layers_can_be_hidden_and_a_feature_map_shows_its_kernels()
+    {
+        var page = await Open();
+        await Stroke(page, (150, 40), (140, 240));
+        await Assertions.Expect(page.Locator("#guess1")).ToHaveTextAsync("1");
+
+        var conv1 = page.Locator("section.layer[data-layer=conv1]");
+        await Assertions.Expect(conv1.Locator(".map")).ToHaveCountAsync(6);
+        await conv1.GetByLabel("Show").UncheckAsync();
+        await Assertions.Expect(conv1.Locator(".maps")).ToBeHiddenAsync();
+        await conv1.GetByLabel("Show").CheckAsync();
+        await Assertions.Expect(conv1.Locator(".maps")).ToBeVisibleAsync();
+
+        // Keyboard: focus a conv2 map and press Enter.
+        var map = page.Locator("section.layer[data-layer=conv2] .map").Nth(3);
+        await map.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        var detail = page.Locator("#detail");
+        await Assertions.Expect(detail).ToBeVisibleAsync();
+        await Assertions.Expect(detail.Locator("h3")).ToHaveTextAsync("conv2, map 3");
+        await Assertions.Expect(detail.Locator(".kernel canvas")).ToHaveCountAsync(6);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "layers.png"), FullPage = true });
+
+        // The 1998 model: C3 map 0 is connected to three S2 maps only.
+        await page.SelectOptionAsync("#model", "lenet5-1998");
+        await Assertions.Expect(page.Locator("section.layer[data-layer=C3] .map")).ToHaveCountAsync(16);
+        await page.Locator("section.layer[data-layer=C3] .map").First.ClickAsync();
+        await Assertions.Expect(detail.Locator(".kernel canvas")).ToHaveCountAsync(3);
+        await Assertions.Expect(detail.Locator(".kernel.off")).ToHaveCountAsync(3);
+    }
+
+    [Fact]
+    public async Task The_page_fits_a_phone_and_reads_in_dark_mode()
+    {
+        var page = await Open(new() { ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true, ColorScheme = ColorScheme.Dark, DeviceScaleFactor = 2 });
+        await Stroke(page, (80, 60), (200, 60), (125, 230));
+        await Assertions.Expect(page.Locator("#guess1")).ToHaveTextAsync("7");
+        int overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+        Assert.True(overflow <= 0, $"The page is {overflow}px wider than a phone screen.");
+        string background = await page.EvaluateAsync<string>("() => getComputedStyle(document.documentElement).backgroundColor");
+        Assert.Equal("rgb(18, 20, 26)", background);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "phone-dark.png"), FullPage = true });
+    }
+}
