@@ -36,11 +36,12 @@ public static class TrainCommand
         var data = Cli.DataOption();
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
         var log = new Option<string?>("--log") { Description = "Append metrics to a CSV file: epoch, step, train loss/acc, test loss/acc, lr, seconds.", HelpName = "FILE.csv" };
+        var report = new Option<string?>("--report") { Description = "Write a report with pictures to this folder when training ends (see lenet report).", HelpName = "DIR" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in a checkpoint (.ckpt) exactly where it stopped.", HelpName = "FILE" };
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, data, output, log, resume,
+            arch, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -88,8 +89,14 @@ public static class TrainCommand
             }
             trainer.ModelPath = outPath;
             trainer.CheckpointPath = CheckpointPath(outPath);
-            trainer.LogPath = r.GetValue(log);
-            return Run(trainer, outPath);
+            string? reportDir = r.GetValue(report);
+            // The report's training curves need a metrics log: without --log, one is kept in the report folder.
+            trainer.LogPath = r.GetValue(log) ?? (reportDir is null ? null : Path.Combine(Directory.CreateDirectory(reportDir).FullName, "training-log.csv"));
+            if (r.GetValue(log) is null && trainer.LogPath is not null && File.Exists(trainer.LogPath) && resumePath is null) File.Delete(trainer.LogPath);
+            int code = Run(trainer, outPath);
+            if (code != Cli.Ok || reportDir is null) return code;
+            ReportCommand.Write(new Reports.ReportOptions { ModelPath = outPath, LogPath = trainer.LogPath, OutDir = reportDir, TestSet = test });
+            return code;
         });
         return cmd;
     }

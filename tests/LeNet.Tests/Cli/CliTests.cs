@@ -65,6 +65,33 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_with_report_writes_the_report_with_training_curves()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "2", "--limit", "640", "--out", "rep.lenet", "--report", "rep");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Report written to", stdout);
+        Assert.True(File.Exists(Path.Combine(Work, "rep", "index.html")));
+        Assert.True(File.Exists(Path.Combine(Work, "rep", "training-accuracy.png")));
+        Assert.True(File.Exists(Path.Combine(Work, "rep", "kernels-conv1.png")));
+    }
+
+    [Fact]
+    public void Report_with_a_missing_model_or_a_bad_image_fails_with_a_message()
+    {
+        var (code, _, stderr) = Lenet("report", "--model", "nope.lenet", "--out", "r1");
+        Assert.Equal(1, code);
+        Assert.Contains("nope.lenet", stderr);
+        NoStackTrace(stderr);
+        File.WriteAllText(Path.Combine(Work, "text.png"), "not an image");
+        (code, _, stderr) = Lenet("report", "--model", TestPaths.PretrainedModel, "--data", TestPaths.SmallMnist, "--image", "text.png", "--out", "r2");
+        Assert.Equal(1, code);
+        Assert.Contains("text.png", stderr);
+        NoStackTrace(stderr);
+        (code, _, stderr) = Lenet("report", "--out", "r3");
+        Assert.Equal(2, code);
+    }
+
+    [Fact]
     public void Eval_prints_a_confusion_table()
     {
         var (code, stdout, _) = Lenet("eval", "--model", TestPaths.PretrainedModel, "--data", TestPaths.SmallMnist);
