@@ -9,6 +9,7 @@ var root = new RootCommand("LeNet.NET: train, evaluate and run LeNet-5 on MNIST 
     EvalCommand.Create(),
     PredictCommand.Create(),
     SummaryCommand.Create(),
+    ExportCommand.Create(),
     ReportCommand.Create(),
     ServeCommand.Create(),
 };

@@ -18,11 +18,11 @@ public static class TrainCommand
     {
         var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Architectures.Names)}.", DefaultValueFactory = _ => Architectures.LeNet5, HelpName = "NAME" };
         arch.AcceptOnlyFromAmong([.. Architectures.Names]);
-        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training set. Default: 12 (lenet5, cnn-wide).", HelpName = "N" };
-        var batch = new Option<int?>("--batch") { Description = "Mini-batch size. Default: 64 (lenet5), 128 (cnn-wide).", HelpName = "N" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the training set. Default: 12 (lenet5, cnn-wide), 20 (lenet5-1998, as in the paper).", HelpName = "N" };
+        var batch = new Option<int?>("--batch") { Description = "Mini-batch size. Default: 64 (lenet5), 32 (lenet5-1998), 128 (cnn-wide).", HelpName = "N" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd (momentum 0.9), adam or rmsprop. Default: adam.", HelpName = "NAME" };
         optimizer.AcceptOnlyFromAmong([.. Optimizer.Names]);
-        var lr = new Option<float?>("--lr") { Description = "Learning rate (the peak rate with onecycle). Default: 0.002 (lenet5), 0.001 (cnn-wide).", HelpName = "X" };
+        var lr = new Option<float?>("--lr") { Description = "Learning rate (the peak rate with onecycle). Default: 0.002 (lenet5), 0.001 (lenet5-1998, cnn-wide).", HelpName = "X" };
         var schedule = new Option<string?>("--schedule") { Description = "Learning-rate schedule: none, step (×0.1 at 50% and 75%), onecycle (warm-up then cosine decay). Default: onecycle.", HelpName = "NAME" };
         schedule.AcceptOnlyFromAmong("none", "step", "onecycle");
         var activation = new Option<string?>("--activation") { Description = "lenet5 only: relu (default), tanh or sigmoid.", HelpName = "NAME" };

@@ -16,6 +16,7 @@ public sealed class Subsampling : Layer
     public override string Kind => "Subsampling";
     public override int ParameterCount => 2 * InputShape.C;
     // Each unit: size² inputs plus the bias, as the paper counts (S2: 14·14·6·5 = 5,880).
+    public int Size => _size;
     public override long Connections => (long)OutputShape.Size * (_size * _size + 1);
     public override string Details => $"{_size}x{_size}" + (Activation == Activation.None ? "" : ", " + ActivationName);
 

@@ -30,7 +30,7 @@ public sealed record TrainingOptions
     /// <summary>The defaults of an architecture: the settings that reach its published accuracy.</summary>
     public static TrainingOptions For(string architecture) => architecture switch
     {
-        Architectures.LeNet5Classic => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 32, Optimizer = "sgd", LearningRate = 0.005f },
+        Architectures.LeNet5Classic => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 32, LearningRate = 1e-3f },
         Architectures.CnnWide => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 12, BatchSize = 128, LearningRate = 1e-3f },
         _ => new TrainingOptions { Architecture = Architectures.Default(architecture) },
     };
