@@ -1,0 +1,258 @@
+// LeNet.NET against its peers, measured in one run: training throughput against PyTorch (Debian's
+// python3-torch, started as a child process and driven over stdin/stdout, alternating with our
+// engine round by round), inference against ONNX Runtime running our exported model. Same network
+// (lenet5), batch size and thread count; medians over rounds after warm-up.
+//   dotnet run -c Release --project bench -- --quick     (under a minute; ends with one JSON line)
+//   dotnet run -c Release --project bench                (longer, adds time to 99% test accuracy)
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LeNet.Data;
+using LeNet.Interop;
+using LeNet.Kernels;
+using LeNet.Models;
+using LeNet.Training;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+bool quick = args.Contains("--quick");
+string python = Arg("--python") ?? "/usr/bin/python3";
+string dataDir = Arg("--data") ?? FindData();
+int rounds = quick ? 3 : 7;
+int[] batches = [64, 256];
+int[] threadCounts = [1, Math.Min(2, Environment.ProcessorCount)];
+threadCounts = threadCounts.Distinct().ToArray();
+
+var train = MnistDataset.Load(dataDir, train: true).Take(16384);
+var test = MnistDataset.Load(dataDir, train: false);
+var spec = Architectures.Default(Architectures.LeNet5);
+double flopsPerImage = TrainingFlopsPerImage(Architectures.Build(spec));
+var (peak, peakHow) = PeakGflops();
+
+Console.WriteLine($"LeNet.NET bench ({(quick ? "quick" : "full")}): lenet5, {Environment.ProcessorCount} cores, {Simd.Width} kernels, {rounds} rounds");
+Console.WriteLine($"Training cost: {flopsPerImage / 1e6:F2} MFLOP per image (forward + backward, 2 FLOP per multiply-add). Peak: {peak:F0} GFLOP/s ({peakHow}).");
+
+// ---------- training: ours vs PyTorch, alternating ----------
+using var torch = TorchPeer.Start(python, Path.Combine(AppContext.BaseDirectory, "torch_peer.py"), dataDir);
+Console.WriteLine(torch is null ? "PyTorch: not available (install python3-torch); skipped." : $"PyTorch {torch.Version} (from {python})");
+var trainRows = new List<(int Batch, int Threads, double Ours, double? Torch, double AllocPerStep)>();
+foreach (int batch in batches)
+    foreach (int threads in threadCounts)
+    {
+        int steps = Math.Max(6, (quick ? 1200 : 4000) / batch), warmup = 3;
+        var ours = new List<double>();
+        var theirs = new List<double>();
+        double alloc = 0;
+        for (int r = 0; r < rounds; r++)
+        {
+            var (stepSeconds, bytesPerStep) = OurTrainingSteps(spec, train, test, batch, threads, steps, warmup);
+            ours.Add(batch / Median(stepSeconds));
+            alloc = bytesPerStep;
+            if (torch?.Train(batch, threads, steps, warmup) is { } t) theirs.Add(batch / Median(t));
+        }
+        trainRows.Add((batch, threads, Median(ours), theirs.Count > 0 ? Median(theirs) : null, alloc));
+    }
+
+Console.WriteLine();
+Console.WriteLine("Training (images/s, median of rounds)    ours      PyTorch   ours/PyTorch   GFLOP/s   % of peak   allocated/step");
+foreach (var r in trainRows)
+    Console.WriteLine($"  lenet5 batch {r.Batch,3}, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")}        {r.Ours,8:N0}  {Fmt(r.Torch, "N0"),9}  {Fmt(r.Torch is null ? null : r.Ours / r.Torch, "F2"),10}x  {r.Ours * flopsPerImage / 1e9,8:F1}  {r.Ours * flopsPerImage / 1e9 / peak * 100,9:F1}%  {r.AllocPerStep,10:N0} B");
+Console.WriteLine("  TorchSharp: not measured (its native library needs GLIBCXX_3.4.32, which this system's libstdc++ lacks).");
+
+// ---------- inference: ours vs ONNX Runtime ----------
+var model = ModelFile.Load(Path.Combine(FindRepo(), "models", "lenet5.lenet"));
+string onnxPath = Path.Combine(Path.GetTempPath(), $"lenet-bench-{Environment.ProcessId}.onnx");
+OnnxExport.Save(model, onnxPath);
+var inferRows = new List<(int Threads, double Ours, double Ort, double OursLatency, double OrtLatency)>();
+foreach (int threads in threadCounts)
+{
+    using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+    using var session = new InferenceSession(onnxPath, options);
+    const int batch = 256;
+    var images = test.Images.AsSpan(0, batch * 784).ToArray();
+    var probabilities = new float[batch * 10];
+    var input = new DenseTensor<float>([batch, 1, 28, 28]);
+    for (int i = 0; i < images.Length; i++) input.Buffer.Span[i] = images[i];
+    var single = new DenseTensor<float>([1, 1, 28, 28]);
+    for (int i = 0; i < 784; i++) single.Buffer.Span[i] = images[i];
+    var inputs = new[] { NamedOnnxValue.CreateFromTensor("image", input) };
+    var singleInputs = new[] { NamedOnnxValue.CreateFromTensor("image", single) };
+    int reps = quick ? 30 : 100;
+    var ours = new List<double>(); var ort = new List<double>(); var oursOne = new List<double>(); var ortOne = new List<double>();
+    for (int r = 0; r < rounds; r++)
+    {
+        ours.Add(batch / Median(Time(reps, () => model.Predict(images, batch, probabilities, threads))));
+        ort.Add(batch / Median(Time(reps, () => { using var _ = session.Run(inputs); })));
+        oursOne.Add(Median(Time(reps * 5, () => model.Predict(images.AsSpan(0, 784), 1, probabilities, 1))));
+        ortOne.Add(Median(Time(reps * 5, () => { using var _ = session.Run(singleInputs); })));
+    }
+    inferRows.Add((threads, Median(ours), Median(ort), Median(oursOne), Median(ortOne)));
+}
+File.Delete(onnxPath);
+Console.WriteLine();
+Console.WriteLine("Inference                                 ours      ONNX Runtime   ours/ORT");
+foreach (var r in inferRows)
+{
+    Console.WriteLine($"  batch 256, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")} (images/s)         {r.Ours,8:N0}  {r.Ort,12:N0}   {r.Ours / r.Ort,7:F2}x");
+    Console.WriteLine($"  one image, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")} (latency, µs)        {r.OursLatency * 1e6,8:F1}  {r.OrtLatency * 1e6,12:F1}   {r.OrtLatency / r.OursLatency,7:F2}x");
+}
+
+// ---------- time to 99% (full mode) ----------
+double? secondsTo99 = null;
+if (!quick)
+{
+    Console.WriteLine();
+    Console.WriteLine("Time to 99.0% test accuracy, lenet5 with its defaults (full MNIST)...");
+    var full = MnistDataset.Load(dataDir, train: true);
+    var options = TrainingOptions.For(Architectures.LeNet5);
+    var trainer = new Trainer(options, full, test);
+    var clock = Stopwatch.StartNew();
+    using var stop = new CancellationTokenSource();
+    trainer.EpochCompleted = e =>
+    {
+        Console.WriteLine($"  epoch {e.Epoch}: {e.TestAccuracy * 100:F2}% at {clock.Elapsed.TotalSeconds:F1} s");
+        if (e.TestAccuracy >= 0.99 && secondsTo99 is null) { secondsTo99 = clock.Elapsed.TotalSeconds; stop.Cancel(); }
+    };
+    trainer.Run(stop.Token);
+    Console.WriteLine(secondsTo99 is null ? "  did not reach 99.0%" : $"  reached 99.0% after {secondsTo99:F1} s");
+}
+
+var best = trainRows.First(r => r.Batch == 64 && r.Threads == threadCounts[^1]);
+var bestInfer = inferRows.First(r => r.Threads == threadCounts[^1]);
+var summary = new JsonObject
+{
+    ["trainSpeedupVsPyTorch"] = best.Torch is null ? null : Math.Round(best.Ours / best.Torch.Value, 3),
+    ["trainSpeedupVsTorchSharp"] = null,
+    ["inferSpeedupVsOnnxRuntime"] = Math.Round(bestInfer.Ours / bestInfer.Ort, 3),
+    ["trainImagesPerSec"] = Math.Round(best.Ours),
+    ["gflops"] = Math.Round(best.Ours * flopsPerImage / 1e9, 2),
+};
+if (secondsTo99 is not null) summary["secondsTo99"] = Math.Round(secondsTo99.Value, 1);
+Console.WriteLine();
+Console.WriteLine(summary.ToJsonString());
+return 0;
+
+// ---------- helpers ----------
+string? Arg(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+
+static string FindRepo()
+{
+    for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        if (File.Exists(Path.Combine(d.FullName, "LeNet.slnx"))) return d.FullName;
+    return Directory.GetCurrentDirectory();
+}
+
+static string FindData() => Path.Combine(FindRepo(), "data", "mnist");
+
+static double Median(IReadOnlyList<double> v)
+{
+    var s = v.Order().ToArray();
+    return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+}
+
+static string Fmt(double? v, string format) => v is null ? "—" : v.Value.ToString(format);
+
+static List<double> Time(int reps, Action action)
+{
+    for (int i = 0; i < Math.Max(3, reps / 10); i++) action();
+    var times = new List<double>(reps);
+    for (int i = 0; i < reps; i++)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        action();
+        times.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+    }
+    return times;
+}
+
+// Times training steps of our engine through the real Trainer: one epoch over (warmup + steps)
+// batches, each step's end stamped by the StepCompleted callback.
+static (List<double> StepSeconds, double BytesPerStep) OurTrainingSteps(ArchitectureSpec spec, MnistDataset train, MnistDataset test, int batch, int threads, int steps, int warmup)
+{
+    var options = TrainingOptions.For(spec.Name) with { Architecture = spec, BatchSize = batch, Threads = threads, Epochs = 1, Limit = (steps + warmup) * batch };
+    var trainer = new Trainer(options, train.Take(options.Limit), test.Take(1));
+    var stamps = new long[steps + warmup + 1];
+    long allocStart = 0, allocEnd = 0;
+    int k = 0;
+    stamps[0] = Stopwatch.GetTimestamp();
+    trainer.StepCompleted = _ =>
+    {
+        stamps[++k] = Stopwatch.GetTimestamp();
+        if (k == warmup) allocStart = GC.GetTotalAllocatedBytes(precise: false);
+        if (k == steps + warmup) allocEnd = GC.GetTotalAllocatedBytes(precise: false);
+    };
+    trainer.Run();
+    var seconds = new List<double>();
+    for (int i = warmup + 1; i <= steps + warmup; i++) seconds.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalSeconds);
+    return (seconds, (allocEnd - allocStart) / (double)steps);
+}
+
+// Multiply-adds of the convolution and dense layers; a training step costs about three forward
+// passes (forward, input gradient, weight gradient), 2 FLOP per multiply-add.
+static double TrainingFlopsPerImage(Network network)
+{
+    double macs = 0;
+    foreach (var l in network.Layers)
+        if (l is LeNet.Layers.Conv2d or LeNet.Layers.Dense) macs += l.Connections - l.OutputShape.Size;  // connections count the bias once per output
+    return macs * 2 * 3;
+}
+
+// FP32 peak = cores × clock × FLOP per cycle. FLOP per cycle assumes two FMA units per core at the
+// widest vector width in use (AVX-512: 2 × 16 lanes × 2 = 64; AVX2: 32); the clock is the nominal
+// one reported by /proc/cpuinfo (turbo would raise the peak).
+static (double Gflops, string How) PeakGflops()
+{
+    double mhz = 0;
+    try
+    {
+        var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("cpu MHz"));
+        if (line is not null) mhz = double.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+    }
+    catch (IOException) { }
+    if (mhz <= 0) mhz = 3000;
+    int lanes = Simd.Width == SimdWidth.V512 ? 16 : Simd.Width == SimdWidth.V256 ? 8 : 1;
+    int flopPerCycle = 2 * lanes * 2;
+    int cores = Environment.ProcessorCount;
+    return (cores * mhz * 1e-3 * flopPerCycle, $"{cores} cores × {mhz / 1000:F2} GHz × {flopPerCycle} FLOP/cycle (2 FMA units × {lanes} lanes × 2)");
+}
+
+sealed class TorchPeer : IDisposable
+{
+    readonly Process _process;
+    public string Version { get; }
+
+    TorchPeer(Process p, string version) { _process = p; Version = version; }
+
+    public static TorchPeer? Start(string python, string script, string dataDir)
+    {
+        if (!File.Exists(python)) return null;
+        var psi = new ProcessStartInfo(python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(dataDir);
+        psi.Environment["OMP_NUM_THREADS"] = "2";
+        var p = Process.Start(psi)!;
+        _ = p.StandardError.ReadToEndAsync();
+        var line = p.StandardOutput.ReadLine();
+        if (line is null) { p.WaitForExit(); return null; }
+        var json = JsonNode.Parse(line)!;
+        return new TorchPeer(p, (string?)json["torch"] ?? "?");
+    }
+
+    public List<double>? Train(int batch, int threads, int steps, int warmup)
+    {
+        _process.StandardInput.WriteLine($"train {batch} {threads} {steps} {warmup}");
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine();
+        if (line is null) return null;
+        return JsonNode.Parse(line)!["stepSeconds"]!.AsArray().Select(v => (double)v!).ToList();
+    }
+
+    public void Dispose()
+    {
+        try { _process.StandardInput.WriteLine("quit"); _process.WaitForExit(5000); } catch (IOException) { }
+        if (!_process.HasExited) _process.Kill();
+        _process.Dispose();
+    }
+}
