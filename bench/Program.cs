@@ -25,6 +25,7 @@ int[] batches = [64, 256];
 int[] threadCounts = [1, Math.Min(2, Environment.ProcessorCount)];
 threadCounts = threadCounts.Distinct().ToArray();
 
+if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Architectures.LeNet5), int.Parse(Arg("--batch") ?? "64")); return 0; }
 var train = MnistDataset.Load(dataDir, train: true).Take(16384);
 var test = MnistDataset.Load(dataDir, train: false);
 var spec = Architectures.Default(Architectures.LeNet5);
@@ -135,6 +136,33 @@ Console.WriteLine(summary.ToJsonString());
 return 0;
 
 // ---------- helpers ----------
+// Per-layer forward and backward time on one thread, to see where a step goes.
+static void LayerTimes(ArchitectureSpec spec, int n)
+{
+    var net = Architectures.Build(spec);
+    net.Initialize(1);
+    var ws = net.CreateWorkspace(n);
+    var rng = new Random(1);
+    for (int i = 0; i < ws.Input.Length; i++) ws.Input[i] = rng.NextSingle() * 2 - 0.5f;
+    net.Forward(ws, n);
+    for (int i = 0; i < ws.OutputGradient.Length; i++) ws.OutputGradient[i] = rng.NextSingle() - 0.5f;
+    net.Backward(ws, n);
+    var p = net.Parameters;
+    Console.WriteLine($"{spec.Name}, batch {n}, 1 thread: microseconds per batch (median of 200)");
+    double total = 0;
+    for (int i = 0; i < net.Layers.Count; i++)
+    {
+        var l = net.Layers[i];
+        var lp = p.AsMemory(l.ParameterOffset, l.ParameterCount);
+        var f = Time(200, () => l.Forward(lp.Span, ws.Activations[i], ws.Activations[i + 1], n, ws.Scratch[i]));
+        var b = Time(200, () => l.Backward(lp.Span, ws.Activations[i], ws.Activations[i + 1], ws.Gradients[i + 1], i > 0 ? ws.Gradients[i] : Span<float>.Empty,
+            ws.ParameterGradients.AsSpan(l.ParameterOffset, l.ParameterCount), n, ws.Scratch[i]));
+        total += Median(f) + Median(b);
+        Console.WriteLine($"  {l.Name,-8} {l.Kind,-12} forward {Median(f) * 1e6,9:F1}   backward {Median(b) * 1e6,9:F1}");
+    }
+    Console.WriteLine($"  total {total * 1e6:F0} µs = {n / total:N0} images/s");
+}
+
 string? Arg(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
 static string FindRepo()

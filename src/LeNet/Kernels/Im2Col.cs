@@ -1,6 +1,8 @@
 // Unfolds image patches into the columns of a matrix so a convolution becomes one GEMM, and folds
 // column gradients back. Stride 1 only (all LeNet convolutions are stride 1); zero padding.
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace LeNet.Kernels;
 
@@ -14,23 +16,28 @@ public static class Im2Col
         int oh, int ow, Span<float> col)
     {
         int l = n * oh * ow, plane = h * w;
+        if (x.Length < n * c * plane || col.Length < c * kh * kw * l) throw new ArgumentException("Unfold: buffers smaller than their dimensions.");
+        // Row copies are short (10–32 floats), so the loop works on refs without per-row slicing.
+        ref float X = ref MemoryMarshal.GetReference(x);
+        ref float Col = ref MemoryMarshal.GetReference(col);
         for (int ci = 0; ci < c; ci++)
             for (int ky = 0; ky < kh; ky++)
                 for (int kx = 0; kx < kw; kx++)
                 {
-                    var dst = col.Slice(((ci * kh + ky) * kw + kx) * l, l);
-                    int x0 = Math.Max(0, pad - kx), x1 = Math.Min(ow, w + pad - kx);
+                    ref float dst = ref Unsafe.Add(ref Col, ((ci * kh + ky) * kw + kx) * l);
+                    int x0 = Math.Max(0, pad - kx), x1 = Math.Min(ow, w + pad - kx), width = Math.Max(0, x1 - x0);
                     for (int s = 0; s < n; s++)
                     {
-                        var src = x.Slice((s * c + ci) * plane, plane);
+                        ref float src = ref Unsafe.Add(ref X, (s * c + ci) * plane);
                         for (int oy = 0; oy < oh; oy++)
                         {
-                            var row = dst.Slice((s * oh + oy) * ow, ow);
+                            ref float row = ref Unsafe.Add(ref dst, (s * oh + oy) * ow);
                             int iy = oy + ky - pad;
-                            if ((uint)iy >= (uint)h || x1 <= x0) { row.Clear(); continue; }
-                            row[..x0].Clear();
-                            src.Slice(iy * w + x0 + kx - pad, x1 - x0).CopyTo(row[x0..x1]);
-                            row[x1..].Clear();
+                            if ((uint)iy >= (uint)h || width == 0) { MemoryMarshal.CreateSpan(ref row, ow).Clear(); continue; }
+                            for (int i = 0; i < x0; i++) Unsafe.Add(ref row, i) = 0;
+                            Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref row, x0)),
+                                ref Unsafe.As<float, byte>(ref Unsafe.Add(ref src, iy * w + x0 + kx - pad)), (uint)(width * sizeof(float)));
+                            for (int i = x1; i < ow; i++) Unsafe.Add(ref row, i) = 0;
                         }
                     }
                 }
@@ -41,22 +48,29 @@ public static class Im2Col
         int oh, int ow, Span<float> dx)
     {
         int l = n * oh * ow, plane = h * w;
+        if (dx.Length < n * c * plane || col.Length < c * kh * kw * l) throw new ArgumentException("Fold: buffers smaller than their dimensions.");
+        ref float Dx = ref MemoryMarshal.GetReference(dx);
+        ref float Col = ref MemoryMarshal.GetReference(col);
         for (int ci = 0; ci < c; ci++)
             for (int ky = 0; ky < kh; ky++)
                 for (int kx = 0; kx < kw; kx++)
                 {
-                    var src = col.Slice(((ci * kh + ky) * kw + kx) * l, l);
-                    int x0 = Math.Max(0, pad - kx), x1 = Math.Min(ow, w + pad - kx);
-                    if (x1 <= x0) continue;
+                    ref float src = ref Unsafe.Add(ref Col, ((ci * kh + ky) * kw + kx) * l);
+                    int x0 = Math.Max(0, pad - kx), x1 = Math.Min(ow, w + pad - kx), width = x1 - x0;
+                    if (width <= 0) continue;
                     for (int s = 0; s < n; s++)
                     {
-                        var dst = dx.Slice((s * c + ci) * plane, plane);
+                        ref float dst = ref Unsafe.Add(ref Dx, (s * c + ci) * plane);
                         for (int oy = 0; oy < oh; oy++)
                         {
                             int iy = oy + ky - pad;
                             if ((uint)iy >= (uint)h) continue;
-                            var d = dst.Slice(iy * w + x0 + kx - pad, x1 - x0);
-                            TensorPrimitives.Add(d, src.Slice((s * oh + oy) * ow + x0, x1 - x0), d);
+                            ref float d = ref Unsafe.Add(ref dst, iy * w + x0 + kx - pad);
+                            ref float v = ref Unsafe.Add(ref src, (s * oh + oy) * ow + x0);
+                            int i = 0;
+                            for (; i + 8 <= width; i += 8)
+                                (Vector256.LoadUnsafe(ref d, (nuint)i) + Vector256.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+                            for (; i < width; i++) Unsafe.Add(ref d, i) += Unsafe.Add(ref v, i);
                         }
                     }
                 }

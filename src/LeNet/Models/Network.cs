@@ -97,16 +97,17 @@ public sealed class Network
     public void Predict(ReadOnlySpan<byte> images, int count, Span<float> probabilities, int threads = 0, Span<float> rawOutputs = default)
     {
         if (images.Length < count * 784) throw new ArgumentException("Fewer image bytes than count × 784.");
-        const int chunk = 256;
-        int chunks = (count + chunk - 1) / chunk;
         threads = threads <= 0 ? Environment.ProcessorCount : threads;
+        // Chunks of at most 256 images, and at least one chunk per thread when there is work for several.
+        int chunk = Math.Clamp((count + threads - 1) / threads, 1, 256);
+        int chunks = (count + chunk - 1) / chunk;
+        int workers = Math.Min(threads, Math.Max(1, chunks));
         var imgs = images[..(count * 784)].ToArray();
         var probs = new float[count * Loss.Classes];
         var raw = new float[count * Loss.Classes];
-        Parallel.For(0, Math.Min(threads, Math.Max(1, chunks)), new ParallelOptions { MaxDegreeOfParallelism = threads }, w =>
+        void Work(int w)
         {
             var ws = CreateWorkspace(Math.Min(chunk, count));
-            int workers = Math.Min(threads, Math.Max(1, chunks));
             for (int c = w; c < chunks; c += workers)
             {
                 int start = c * chunk, n = Math.Min(chunk, count - start);
@@ -115,7 +116,9 @@ public sealed class Network
                 ws.Output[..(n * Loss.Classes)].CopyTo(raw.AsSpan(start * Loss.Classes));
                 for (int s = 0; s < n; s++) Loss.Probabilities(ws.Output.Slice(s * Loss.Classes, Loss.Classes), probs.AsSpan((start + s) * Loss.Classes, Loss.Classes));
             }
-        });
+        }
+        if (workers == 1) Work(0);
+        else Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, Work);
         probs.CopyTo(probabilities);
         if (!rawOutputs.IsEmpty) raw.CopyTo(rawOutputs);
     }
