@@ -103,7 +103,7 @@ public class PreprocessorTests
 
     [Fact]
     public void Blank_image_is_rejected() =>
-        Assert.Contains("no digit", Assert.Throws<InvalidImageException>(() =>
+        Assert.Contains("no digit", Assert.Throws<NoDigitException>(() =>
             DigitPreprocessor.FromBytes(Png(100, 100, SKColors.White, _ => { }), "blank.png")).Message);
 
     [Fact]
@@ -122,7 +122,7 @@ public class PreprocessorTests
     public void Image_over_50_megapixels_is_rejected_before_decoding()
     {
         // A PNG claiming 10,000 x 6,000 pixels with only a sliver of pixel data: only the header is read.
-        var e = Assert.Throws<InvalidImageException>(() => DigitPreprocessor.FromBytes(PngHeader(10_000, 6_000), "huge.png"));
+        var e = Assert.Throws<ImageTooLargeException>(() => DigitPreprocessor.FromBytes(PngHeader(10_000, 6_000), "huge.png"));
         Assert.Contains("too large", e.Message);
         Assert.Contains("60.0 megapixels", e.Message);
     }
