@@ -100,6 +100,15 @@ public sealed class Trainer
     readonly Network _net;
     readonly Optimizer _opt;
     readonly List<EpochResult> _history = new();
+    // The current step's slice of work, read by RunSlice on every worker (fields, so no closure is allocated per step).
+    int _stepStart, _stepCount;
+    float _stepScale;
+    Workspace[] _workspaces = [];
+    byte[][] _labels = [], _distorted = [];
+    Rng[] _rngs = [];
+    double[] _losses = [];
+    int[] _corrects = [];
+    int[] _order = [];
     int _epoch;             // completed epochs
     int _stepInEpoch;       // completed steps of the current epoch
     double _lossSum, _elapsedBefore;
@@ -165,20 +174,49 @@ public sealed class Trainer
     public Action<StepProgress>? StepCompleted { get; set; }
     public Action<EpochResult>? EpochCompleted { get; set; }
 
+    /// <summary>Worker w's part of the current step: its slice of the batch, forward, loss, backward into its own gradients.</summary>
+    void RunSlice(int w)
+    {
+        int threads = _workspaces.Length, n = _stepCount, start = _stepStart, inputSize = _net.InputSize;
+        int lo = start + w * n / threads, hi = start + (w + 1) * n / threads, m = hi - lo;
+        var ws = _workspaces[w];
+        Array.Clear(ws.ParameterGradients);
+        _losses[w] = 0; _corrects[w] = 0;
+        if (m == 0) return;
+        for (int s = 0; s < m; s++)
+        {
+            int idx = _order[lo + s];
+            var image = _train.Image(idx);
+            if (_o.Augment)
+            {
+                // Seeded by (seed, epoch, image): the same distortion whatever the thread count.
+                _rngs[w].State = Rng.SeedFor(_o.Seed, 2000 + (ulong)_epoch, (ulong)idx);
+                Distortion.Apply(image, _distorted[w], _rngs[w]);
+                image = _distorted[w];
+            }
+            _net.Encoding.Encode(image, ws.Input.Slice(s * inputSize, inputSize));
+            _labels[w][s] = _train.Labels[idx];
+        }
+        _net.Forward(ws, m);
+        _losses[w] = _net.Loss.Compute(ws.Output, _labels[w], m, ws.OutputGradient, _stepScale, out _corrects[w]);
+        _net.Backward(ws, m);
+    }
+
     public TrainingResult Run(CancellationToken cancel = default)
     {
         int threads = _o.Threads, batch = _o.BatchSize, steps = StepsPerEpoch;
         long totalSteps = (long)steps * _o.Epochs;
         int perWorker = (batch + threads - 1) / threads;
-        var workspaces = Enumerable.Range(0, threads).Select(_ => _net.CreateWorkspace(perWorker)).ToArray();
-        var labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
-        var distorted = Enumerable.Range(0, threads).Select(_ => new byte[MnistDataset.Pixels]).ToArray();
-        var rngs = Enumerable.Range(0, threads).Select(_ => new Rng(0)).ToArray();
-        var losses = new double[threads];
-        var corrects = new int[threads];
+        var workspaces = _workspaces = Enumerable.Range(0, threads).Select(_ => _net.CreateWorkspace(perWorker)).ToArray();
+        _labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
+        _distorted = Enumerable.Range(0, threads).Select(_ => new byte[MnistDataset.Pixels]).ToArray();
+        _rngs = Enumerable.Range(0, threads).Select(_ => new Rng(0)).ToArray();
+        var losses = _losses = new double[threads];
+        var corrects = _corrects = new int[threads];
         var grad = new float[_net.Parameters.Length];
-        var order = new int[_train.Count];
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        var order = _order = new int[_train.Count];
+        using var pool = new WorkerPool(threads);
+        Action<int> sliceWork = RunSlice;
         var clock = Stopwatch.StartNew();
         int inputSize = _net.InputSize;
         if (LogPath is not null && !File.Exists(LogPath))
@@ -202,31 +240,8 @@ public sealed class Trainer
                 long globalStep = (long)_epoch * steps + _stepInEpoch;
                 lr = Schedule.Rate(_o.Schedule, _o.LearningRate, globalStep, totalSteps);
                 float scale = 1f / n;
-                Parallel.For(0, threads, parallel, w =>
-                {
-                    int lo = start + w * n / threads, hi = start + (w + 1) * n / threads, m = hi - lo;
-                    var ws = workspaces[w];
-                    Array.Clear(ws.ParameterGradients);
-                    losses[w] = 0; corrects[w] = 0;
-                    if (m == 0) return;
-                    for (int s = 0; s < m; s++)
-                    {
-                        int idx = order[lo + s];
-                        var image = _train.Image(idx);
-                        if (_o.Augment)
-                        {
-                            // Seeded by (seed, epoch, image): the same distortion whatever the thread count.
-                            rngs[w].State = Rng.SeedFor(_o.Seed, 2000 + (ulong)_epoch, (ulong)idx);
-                            Distortion.Apply(image, distorted[w], rngs[w]);
-                            image = distorted[w];
-                        }
-                        _net.Encoding.Encode(image, ws.Input.Slice(s * inputSize, inputSize));
-                        labels[w][s] = _train.Labels[idx];
-                    }
-                    _net.Forward(ws, m);
-                    losses[w] = _net.Loss.Compute(ws.Output, labels[w], m, ws.OutputGradient, scale, out corrects[w]);
-                    _net.Backward(ws, m);
-                });
+                _stepStart = start; _stepCount = n; _stepScale = scale;
+                pool.Run(sliceWork);
                 double stepLoss = 0;
                 workspaces[0].ParameterGradients.CopyTo(grad, 0);
                 for (int w = 0; w < threads; w++)
