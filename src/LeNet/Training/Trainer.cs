@@ -218,7 +218,6 @@ public sealed class Trainer
         using var pool = new WorkerPool(threads);
         Action<int> sliceWork = RunSlice;
         var clock = Stopwatch.StartNew();
-        int inputSize = _net.InputSize;
         if (LogPath is not null && !File.Exists(LogPath))
             File.WriteAllText(LogPath, "epoch,step,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
 
