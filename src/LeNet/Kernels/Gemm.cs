@@ -71,6 +71,7 @@ public static class Gemm
     }
 
     /// <summary>Dst[cols,rows] = Srcᵀ for a row-major rows×cols source with leading dimension lds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(int rows, int cols, ReadOnlySpan<float> src, int lds, Span<float> dst)
     {
         CheckLengths(rows, cols, lds, src.Length, "source");
@@ -92,6 +93,7 @@ public static class Gemm
 
     // ---- reference -------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void NNScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc, int j0)
     {
@@ -105,6 +107,7 @@ public static class Gemm
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void NTScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc)
     {
@@ -117,8 +120,11 @@ public static class Gemm
             }
     }
 
-    // ---- Vector512: 4 rows × 32 columns of C in 8 registers, B rows streamed, A broadcast ---------
+    // ---- Vector512: panels of 32 columns of B, kept in L1 while blocks of 8, 4, 2 and 1 rows of A ----
+    // sweep them. The 8×32 block holds 16 accumulators: per k step 2 loads of B, 8 broadcasts of A and
+    // 16 FMAs, so the FMA units rather than the loads set the pace.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void NN512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc)
     {
@@ -126,71 +132,122 @@ public static class Gemm
         ref float B = ref Unsafe.AsRef(in b[0]);
         ref float C = ref c[0];
         int n32 = n & ~31, n16 = n & ~15;
-        int i = 0;
-        for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < n32; j += 32)
         {
-            int j = 0;
-            for (; j < n32; j += 32)
-            {
-                Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default,
-                    c20 = default, c21 = default, c30 = default, c31 = default;
-                for (int p = 0; p < k; p++)
-                {
-                    nuint bo = (nuint)(p * ldb + j);
-                    var b0 = Vector512.LoadUnsafe(ref B, bo);
-                    var b1 = Vector512.LoadUnsafe(ref B, bo + 16);
-                    var a0 = Vector512.Create(Unsafe.Add(ref A, i * lda + p));
-                    var a1 = Vector512.Create(Unsafe.Add(ref A, (i + 1) * lda + p));
-                    var a2 = Vector512.Create(Unsafe.Add(ref A, (i + 2) * lda + p));
-                    var a3 = Vector512.Create(Unsafe.Add(ref A, (i + 3) * lda + p));
-                    c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                    c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                    c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                    c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                }
-                Add512(ref C, i * ldc + j, c00, c01); Add512(ref C, (i + 1) * ldc + j, c10, c11);
-                Add512(ref C, (i + 2) * ldc + j, c20, c21); Add512(ref C, (i + 3) * ldc + j, c30, c31);
-            }
-            for (; j < n16; j += 16)
-            {
-                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-                for (int p = 0; p < k; p++)
-                {
-                    var b0 = Vector512.LoadUnsafe(ref B, (nuint)(p * ldb + j));
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
-                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
-                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
-                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0, c3);
-                }
-                Add512(ref C, i * ldc + j, c0); Add512(ref C, (i + 1) * ldc + j, c1);
-                Add512(ref C, (i + 2) * ldc + j, c2); Add512(ref C, (i + 3) * ldc + j, c3);
-            }
+            int i = 0;
+            for (; i + 8 <= m; i += 8) Block8x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i + 4 <= m; i += 4) Block4x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i + 2 <= m; i += 2) Block2x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i < m; i++) Block1x32(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j));
         }
-        for (; i < m; i++)
+        if (n32 < n16)
         {
-            int j = 0;
-            for (; j < n32; j += 32)
-            {
-                Vector512<float> c0 = default, c1 = default;
-                for (int p = 0; p < k; p++)
-                {
-                    nuint bo = (nuint)(p * ldb + j);
-                    var av = Vector512.Create(Unsafe.Add(ref A, i * lda + p));
-                    c0 = Vector512.FusedMultiplyAdd(av, Vector512.LoadUnsafe(ref B, bo), c0);
-                    c1 = Vector512.FusedMultiplyAdd(av, Vector512.LoadUnsafe(ref B, bo + 16), c1);
-                }
-                Add512(ref C, i * ldc + j, c0, c1);
-            }
-            for (; j < n16; j += 16)
-            {
-                Vector512<float> c0 = default;
-                for (int p = 0; p < k; p++)
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref A, i * lda + p)),
-                        Vector512.LoadUnsafe(ref B, (nuint)(p * ldb + j)), c0);
-                Add512(ref C, i * ldc + j, c0);
-            }
+            int j = n32, i = 0;
+            for (; i + 4 <= m; i += 4) Block4x16(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i < m; i++) Block1x16(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j));
         }
         if (n16 < n) NN256(m, n, k, a, lda, b, ldb, c, ldc, n16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block8x32(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda),
+            a4 = ref Unsafe.Add(ref a, 4 * lda), a5 = ref Unsafe.Add(ref a, 5 * lda), a6 = ref Unsafe.Add(ref a, 6 * lda),
+            a7 = ref Unsafe.Add(ref a, 7 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, 16);
+            var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+            v = Vector512.Create(Unsafe.Add(ref a1, p)); c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+            v = Vector512.Create(Unsafe.Add(ref a2, p)); c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+            v = Vector512.Create(Unsafe.Add(ref a3, p)); c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+            v = Vector512.Create(Unsafe.Add(ref a4, p)); c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
+            v = Vector512.Create(Unsafe.Add(ref a5, p)); c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
+            v = Vector512.Create(Unsafe.Add(ref a6, p)); c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
+            v = Vector512.Create(Unsafe.Add(ref a7, p)); c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
+        }
+        Add512(ref c, 0, c00, c01); Add512(ref c, ldc, c10, c11); Add512(ref c, 2 * ldc, c20, c21); Add512(ref c, 3 * ldc, c30, c31);
+        Add512(ref c, 4 * ldc, c40, c41); Add512(ref c, 5 * ldc, c50, c51); Add512(ref c, 6 * ldc, c60, c61); Add512(ref c, 7 * ldc, c70, c71);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block4x32(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, 16);
+            var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+            v = Vector512.Create(Unsafe.Add(ref a1, p)); c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+            v = Vector512.Create(Unsafe.Add(ref a2, p)); c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+            v = Vector512.Create(Unsafe.Add(ref a3, p)); c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+        }
+        Add512(ref c, 0, c00, c01); Add512(ref c, ldc, c10, c11); Add512(ref c, 2 * ldc, c20, c21); Add512(ref c, 3 * ldc, c30, c31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block2x32(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, 16);
+            var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+            v = Vector512.Create(Unsafe.Add(ref a1, p)); c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+        }
+        Add512(ref c, 0, c00, c01); Add512(ref c, ldc, c10, c11);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block1x32(int k, ref float a, ref float b, int ldb, ref float c)
+    {
+        Vector512<float> c0 = default, c1 = default;
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            var v = Vector512.Create(Unsafe.Add(ref a, p));
+            c0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bp), c0);
+            c1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bp, 16), c1);
+        }
+        Add512(ref c, 0, c0, c1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block4x16(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, p)), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, p)), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, p)), b0, c3);
+        }
+        Add512(ref c, 0, c0); Add512(ref c, ldc, c1); Add512(ref c, 2 * ldc, c2); Add512(ref c, 3 * ldc, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block1x16(int k, ref float a, ref float b, int ldb, ref float c)
+    {
+        Vector512<float> c0 = default;
+        for (int p = 0; p < k; p++)
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb)), c0);
+        Add512(ref c, 0, c0);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -210,6 +267,7 @@ public static class Gemm
 
     // ---- Vector256: 4 rows × 16 columns; also the tail of the 512 path ------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void NN256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc, int j0)
     {
@@ -288,6 +346,7 @@ public static class Gemm
 
     // ---- A·Bᵀ: 2 rows of A × 4 rows of B as 8 vector dot products, reduced once at the end -------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void NT512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc)
     {
@@ -336,6 +395,7 @@ public static class Gemm
                 c[i * ldc + j] += Dot512(ref A, i * lda, ref B, j * ldb, k16) + Tail(a, i * lda, b, j * ldb, k16, k);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float Dot512(ref float a, int ao, ref float b, int bo, int k16)
     {
         Vector512<float> s = default;
@@ -344,6 +404,7 @@ public static class Gemm
         return Vector512.Sum(s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void NT256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc)
     {

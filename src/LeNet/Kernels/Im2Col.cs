@@ -12,6 +12,7 @@ public static class Im2Col
     /// col[(ci·kh + ky)·kw + kx, s·oh·ow + oy·ow + ox] = x[s, ci, oy + ky − pad, ox + kx − pad] (0 outside).
     /// x is (n, c, h, w); col is (c·kh·kw, n·oh·ow).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unfold(ReadOnlySpan<float> x, int n, int c, int h, int w, int kh, int kw, int pad,
         int oh, int ow, Span<float> col)
     {
@@ -35,8 +36,7 @@ public static class Im2Col
                             int iy = oy + ky - pad;
                             if ((uint)iy >= (uint)h || width == 0) { MemoryMarshal.CreateSpan(ref row, ow).Clear(); continue; }
                             for (int i = 0; i < x0; i++) Unsafe.Add(ref row, i) = 0;
-                            Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref row, x0)),
-                                ref Unsafe.As<float, byte>(ref Unsafe.Add(ref src, iy * w + x0 + kx - pad)), (uint)(width * sizeof(float)));
+                            CopyRow(ref Unsafe.Add(ref row, x0), ref Unsafe.Add(ref src, iy * w + x0 + kx - pad), width);
                             for (int i = x1; i < ow; i++) Unsafe.Add(ref row, i) = 0;
                         }
                     }
@@ -44,6 +44,7 @@ public static class Im2Col
     }
 
     /// <summary>The adjoint of <see cref="Unfold"/>: dx[s, ci, iy, ix] += every column entry that read it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fold(ReadOnlySpan<float> col, int n, int c, int h, int w, int kh, int kw, int pad,
         int oh, int ow, Span<float> dx)
     {
@@ -67,12 +68,38 @@ public static class Im2Col
                             if ((uint)iy >= (uint)h) continue;
                             ref float d = ref Unsafe.Add(ref dst, iy * w + x0 + kx - pad);
                             ref float v = ref Unsafe.Add(ref src, (s * oh + oy) * ow + x0);
-                            int i = 0;
-                            for (; i + 8 <= width; i += 8)
-                                (Vector256.LoadUnsafe(ref d, (nuint)i) + Vector256.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-                            for (; i < width; i++) Unsafe.Add(ref d, i) += Unsafe.Add(ref v, i);
+                            AddRow(ref d, ref v, width);
                         }
                     }
                 }
+    }
+
+    // Rows are 8 to 32 floats: whole vectors, the last one overlapping the one before (a copy may
+    // write the same value twice), instead of a general memcpy call per row.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyRow(ref float dst, ref float src, int width)
+    {
+        if (width >= 8)
+        {
+            int i = 0;
+            for (; i + 8 <= width; i += 8) Vector256.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
+            if (i < width) Vector256.LoadUnsafe(ref src, (nuint)(width - 8)).StoreUnsafe(ref dst, (nuint)(width - 8));
+        }
+        else for (int i = 0; i < width; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+    }
+
+    // An add cannot overlap, so the part past the last whole vector goes in halves and singles.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddRow(ref float d, ref float v, int width)
+    {
+        int i = 0;
+        for (; i + 8 <= width; i += 8)
+            (Vector256.LoadUnsafe(ref d, (nuint)i) + Vector256.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+        if (i + 4 <= width)
+        {
+            (Vector128.LoadUnsafe(ref d, (nuint)i) + Vector128.LoadUnsafe(ref v, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            i += 4;
+        }
+        for (; i < width; i++) Unsafe.Add(ref d, i) += Unsafe.Add(ref v, i);
     }
 }

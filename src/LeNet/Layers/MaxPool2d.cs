@@ -83,6 +83,7 @@ internal static class Pooling
     // 2x2 windows over even-sized planes, the common case, without per-element bounds checks.
     // Same results as the general loops: the maximum, and its gradient to the first maximal input
     // in row order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Max2x2(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y)
     {
         int ow = w / 2, rows = planes * (h / 2);
@@ -104,6 +105,7 @@ internal static class Pooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Max2x2Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int planes, int h, int w, Span<float> dx)
     {
         int ow = w / 2, rows = planes * (h / 2);

@@ -1,6 +1,7 @@
 // The 1998 paper's trainable subsampling (S2, S4): each unit sums a 2x2 block of its map, multiplies
 // by a trainable coefficient and adds a trainable bias, one pair per map, then the activation.
 // input (N, C, H, W) → output (N, C, H/2, W/2); parameters: coefficients (C) then biases (C).
+using System.Runtime.CompilerServices;
 using LeNet.Kernels;
 using LeNet.Training;
 
@@ -68,6 +69,7 @@ public sealed class Subsampling : Layer
     }
 
     /// <summary>y = scale · (sum of each size×size block) for each of the given planes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SumPool(ReadOnlySpan<float> x, Span<float> y, int planes, int h, int w, int size, float scale)
     {
         int oh = h / size, ow = w / size;
@@ -87,6 +89,7 @@ public sealed class Subsampling : Layer
     }
 
     /// <summary>The adjoint of <see cref="SumPool"/>: dx = scale · dy copied to every cell of its block (cells outside blocks get 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SpreadPool(ReadOnlySpan<float> dy, Span<float> dx, int planes, int h, int w, int size, float scale)
     {
         int oh = h / size, ow = w / size;

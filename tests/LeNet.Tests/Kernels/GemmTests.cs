@@ -23,7 +23,7 @@ public class GemmTests
     {
         var rng = new Rng(1);
         using var _ = Simd.Use(width);
-        foreach (int m in new[] { 1, 3, 4, 6, 9 })
+        foreach (int m in new[] { 1, 3, 4, 6, 9, 14, 19 })
             foreach (int n in new[] { 1, 7, 8, 15, 16, 17, 31, 32, 33, 50, 70 })
                 foreach (int k in new[] { 1, 5, 25 })
                 {
