@@ -1,6 +1,8 @@
 // Small dense matrix products for the layers: C = A·B and C = A·Bᵀ over row-major spans.
 // Register-blocked Vector512 / Vector256 bodies with a scalar reference that tests compare against
 // and that runs where SIMD is not available. Single-threaded: parallelism is over the batch, not here.
+using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -61,6 +63,16 @@ public static class Gemm
         CheckLengths(m, n, ldc, c.Length, "C");
         if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
         if (k == 0) return;
+        if (k < 16 && Simd.Width != SimdWidth.Scalar)
+        {
+            // Dot products shorter than a vector (a batch of one or two): transpose B and take the
+            // broadcast path, which is fast for any k.
+            var buffer = ArrayPool<float>.Shared.Rent(k * n);
+            Transpose(n, k, b, ldb, buffer);
+            MultiplyNN(m, n, k, a, lda, buffer.AsSpan(0, k * n), n, c, ldc, accumulate: true);
+            ArrayPool<float>.Shared.Return(buffer);
+            return;
+        }
         switch (Simd.Width)
         {
             case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NT512(m, n, k, a, lda, b, ldb, c, ldc); break;
@@ -105,6 +117,22 @@ public static class Gemm
                 var crow = c.Slice(i * ldc, n);
                 for (int j = j0; j < n; j++) crow[j] += av * brow[j];
             }
+    }
+
+    // The last few columns of C (fewer than a vector): each is a column of B, gathered once, dotted
+    // with every row of A. A batch of one makes all of C such a column.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void NNColumns(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, int j0)
+    {
+        float[]? rented = k > 1024 ? ArrayPool<float>.Shared.Rent(k) : null;
+        Span<float> column = rented is null ? stackalloc float[k] : rented.AsSpan(0, k);
+        for (int j = j0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++) column[p] = b[p * ldb + j];
+            for (int i = 0; i < m; i++) c[i * ldc + j] += TensorPrimitives.Dot(a.Slice(i * lda, k), column);
+        }
+        if (rented is not null) ArrayPool<float>.Shared.Return(rented);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -326,7 +354,7 @@ public static class Gemm
                 Add256(ref C, i * ldc + j, c0);
             }
         }
-        if (n8 < n) NNScalar(m, n, k, a, lda, b, ldb, c, ldc, n8);
+        if (n8 < n) NNColumns(m, n, k, a, lda, b, ldb, c, ldc, n8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -65,7 +65,35 @@ public sealed class Network
         for (int i = 0; i < Layers.Count; i++) Layers[i].InitializeParameters(ParametersOf(Layers[i]), Rng.For(seed, 1000 + (ulong)i));
     }
 
-    public Workspace CreateWorkspace(int maxBatch) => new(this, maxBatch);
+    public Workspace CreateWorkspace(int maxBatch) => new(this, maxBatch, training: true);
+
+    // Inference workspaces (no gradient buffers) kept for reuse, so a prediction allocates nothing
+    // but its results: most are one image (the web app), the rest chunks of up to 256.
+    readonly List<Workspace> _inferencePool = [];
+
+    Workspace RentInference(int n)
+    {
+        lock (_inferencePool)
+        {
+            int best = -1;
+            for (int i = 0; i < _inferencePool.Count; i++)
+                if (_inferencePool[i].MaxBatch >= n && (best < 0 || _inferencePool[i].MaxBatch < _inferencePool[best].MaxBatch)) best = i;
+            if (best >= 0)
+            {
+                var ws = _inferencePool[best];
+                _inferencePool.RemoveAt(best);
+                return ws;
+            }
+        }
+        return new Workspace(this, n <= 1 ? 1 : (int)Math.Min(MaxPredictChunk, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)n)), training: false);
+    }
+
+    void ReturnInference(Workspace ws)
+    {
+        lock (_inferencePool) if (_inferencePool.Count < 2 * Environment.ProcessorCount) _inferencePool.Add(ws);
+    }
+
+    const int MaxPredictChunk = 256;
 
     /// <summary>Runs the layers on ws.Input for n samples; the result is ws.Output.</summary>
     public void Forward(Workspace ws, int n)
@@ -83,6 +111,7 @@ public sealed class Network
     public void Backward(Workspace ws, int n, bool inputGradient = false)
     {
         ws.Check(this, n);
+        if (!ws.ForTraining) throw new InvalidOperationException("This workspace was made for inference and has no gradient buffers.");
         ReadOnlySpan<float> p = Parameters;
         for (int i = Layers.Count - 1; i >= 0; i--)
         {
@@ -93,34 +122,58 @@ public sealed class Network
         }
     }
 
-    /// <summary>Class probabilities for 28x28 images (784 bytes each), using up to <paramref name="threads"/> cores.</summary>
+    /// <summary>
+    /// Class probabilities (count × 10) for 28x28 images (784 bytes each), using up to
+    /// <paramref name="threads"/> cores (0: all); optionally the raw outputs too. Thread-safe.
+    /// </summary>
     public void Predict(ReadOnlySpan<byte> images, int count, Span<float> probabilities, int threads = 0, Span<float> rawOutputs = default)
     {
-        if (images.Length < count * 784) throw new ArgumentException("Fewer image bytes than count × 784.");
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        int classes = Loss.Classes;
+        if (images.Length < count * 784) throw new ArgumentException("Fewer image bytes than count × 784.", nameof(images));
+        if (probabilities.Length < count * classes) throw new ArgumentException("Room for fewer probabilities than count × 10.", nameof(probabilities));
+        if (!rawOutputs.IsEmpty && rawOutputs.Length < count * classes) throw new ArgumentException("Room for fewer raw outputs than count × 10.", nameof(rawOutputs));
+        if (count == 0) return;
         threads = threads <= 0 ? Environment.ProcessorCount : threads;
-        // Chunks of at most 256 images, and at least one chunk per thread when there is work for several.
-        int chunk = Math.Clamp((count + threads - 1) / threads, 1, 256);
+        // Chunks of at most 256 images, and one chunk per thread when there is enough work to share.
+        int chunk = count < 16 ? count : Math.Clamp((count + threads - 1) / threads, 1, MaxPredictChunk);
         int chunks = (count + chunk - 1) / chunk;
-        int workers = Math.Min(threads, Math.Max(1, chunks));
-        var imgs = images[..(count * 784)].ToArray();
-        var probs = new float[count * Loss.Classes];
-        var raw = new float[count * Loss.Classes];
-        void Work(int w)
+        int workers = Math.Min(threads, chunks);
+        if (workers == 1) PredictChunks(images, count, probabilities, rawOutputs, chunk, 0, 1);
+        else PredictInParallel(images, count, probabilities, rawOutputs, chunk, workers);
+    }
+
+    // Its own method, so the closure exists only when there are threads to share the work.
+    unsafe void PredictInParallel(ReadOnlySpan<byte> images, int count, Span<float> probabilities, Span<float> rawOutputs, int chunk, int workers)
+    {
+        int classes = Loss.Classes, rawLength = rawOutputs.IsEmpty ? 0 : count * classes;
+        fixed (byte* pi = images)
+        fixed (float* pp = probabilities, pr = rawOutputs)
         {
-            var ws = CreateWorkspace(Math.Min(chunk, count));
-            for (int c = w; c < chunks; c += workers)
+            nint ai = (nint)pi, ap = (nint)pp, ar = (nint)pr;
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+                PredictChunks(new ReadOnlySpan<byte>((void*)ai, count * 784), count, new Span<float>((void*)ap, count * classes),
+                    new Span<float>((void*)ar, rawLength), chunk, w, workers));
+        }
+    }
+
+    // Chunks first, first + step, … of the batch on one thread, with a pooled workspace.
+    void PredictChunks(ReadOnlySpan<byte> images, int count, Span<float> probabilities, Span<float> rawOutputs, int chunk, int first, int step)
+    {
+        int classes = Loss.Classes, chunks = (count + chunk - 1) / chunk;
+        var ws = RentInference(Math.Min(chunk, count));
+        try
+        {
+            for (int c = first; c < chunks; c += step)
             {
                 int start = c * chunk, n = Math.Min(chunk, count - start);
-                for (int s = 0; s < n; s++) Encoding.Encode(imgs.AsSpan((start + s) * 784, 784), ws.Input.Slice(s * InputSize, InputSize));
+                for (int s = 0; s < n; s++) Encoding.Encode(images.Slice((start + s) * 784, 784), ws.Input.Slice(s * InputSize, InputSize));
                 Forward(ws, n);
-                ws.Output[..(n * Loss.Classes)].CopyTo(raw.AsSpan(start * Loss.Classes));
-                for (int s = 0; s < n; s++) Loss.Probabilities(ws.Output.Slice(s * Loss.Classes, Loss.Classes), probs.AsSpan((start + s) * Loss.Classes, Loss.Classes));
+                if (!rawOutputs.IsEmpty) ws.Output[..(n * classes)].CopyTo(rawOutputs.Slice(start * classes));
+                for (int s = 0; s < n; s++) Loss.Probabilities(ws.Output.Slice(s * classes, classes), probabilities.Slice((start + s) * classes, classes));
             }
         }
-        if (workers == 1) Work(0);
-        else Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, Work);
-        probs.CopyTo(probabilities);
-        if (!rawOutputs.IsEmpty) raw.CopyTo(rawOutputs);
+        finally { ReturnInference(ws); }
     }
 
     /// <summary>
@@ -130,14 +183,18 @@ public sealed class Network
     public NetworkTrace Trace(ReadOnlySpan<byte> image28)
     {
         if (image28.Length != 784) throw new ArgumentException("An image is 784 bytes (28x28).", nameof(image28));
-        var ws = CreateWorkspace(1);
-        Encoding.Encode(image28, ws.Input);
-        Forward(ws, 1);
-        var probabilities = new float[Loss.Classes];
-        Loss.Probabilities(ws.Output[..Loss.Classes], probabilities);
-        var outputs = new float[Layers.Count][];
-        for (int i = 0; i < Layers.Count; i++) outputs[i] = ws.Activations[i + 1].AsSpan(0, Layers[i].OutputShape.Size).ToArray();
-        return new NetworkTrace(ws.Input[..InputSize].ToArray(), outputs, probabilities);
+        var ws = RentInference(1);
+        try
+        {
+            Encoding.Encode(image28, ws.Input);
+            Forward(ws, 1);
+            var probabilities = new float[Loss.Classes];
+            Loss.Probabilities(ws.Output[..Loss.Classes], probabilities);
+            var outputs = new float[Layers.Count][];
+            for (int i = 0; i < Layers.Count; i++) outputs[i] = ws.Activations[i + 1].AsSpan(0, Layers[i].OutputShape.Size).ToArray();
+            return new NetworkTrace(ws.Input[..InputSize].ToArray(), outputs, probabilities);
+        }
+        finally { ReturnInference(ws); }
     }
 
     /// <summary>A copy with the same architecture and weights.</summary>
@@ -149,19 +206,19 @@ public sealed class Network
     }
 }
 
-/// <summary>Per-thread buffers for a network: activations, their gradients, layer scratch, parameter gradients.</summary>
 /// <summary>One image's pass through a network: the encoded input, each layer's output (C, H, W), the class probabilities.</summary>
 public sealed record NetworkTrace(float[] Input, float[][] LayerOutputs, float[] Probabilities)
 {
     public int Digit => Array.IndexOf(Probabilities, Probabilities.Max());
 }
 
+/// <summary>Per-thread buffers for a network: activations, layer scratch and, for training, gradients and a parameter-gradient twin.</summary>
 public sealed class Workspace
 {
     readonly Network _network;
     readonly float[][] _activations, _gradients, _scratch;
 
-    internal Workspace(Network network, int maxBatch)
+    internal Workspace(Network network, int maxBatch, bool training)
     {
         if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch));
         _network = network;
@@ -170,18 +227,21 @@ public sealed class Workspace
         _activations = new float[layers.Count + 1][];
         _gradients = new float[layers.Count + 1][];
         _scratch = new float[layers.Count][];
+        ForTraining = training;
         _activations[0] = new float[maxBatch * layers[0].InputShape.Size];
-        _gradients[0] = new float[maxBatch * layers[0].InputShape.Size];
+        _gradients[0] = training ? new float[maxBatch * layers[0].InputShape.Size] : [];
         for (int i = 0; i < layers.Count; i++)
         {
             _activations[i + 1] = new float[maxBatch * layers[i].OutputShape.Size];
-            _gradients[i + 1] = new float[maxBatch * layers[i].OutputShape.Size];
+            _gradients[i + 1] = training ? new float[maxBatch * layers[i].OutputShape.Size] : [];
             _scratch[i] = new float[layers[i].ScratchLength(maxBatch)];
         }
-        ParameterGradients = new float[network.Parameters.Length];
+        ParameterGradients = training ? new float[network.Parameters.Length] : [];
     }
 
     public int MaxBatch { get; }
+    /// <summary>Whether it has the gradient buffers that <see cref="Network.Backward"/> needs.</summary>
+    public bool ForTraining { get; }
     public Span<float> Input => _activations[0];
     public Span<float> Output => _activations[^1];
     public Span<float> OutputGradient => _gradients[^1];
