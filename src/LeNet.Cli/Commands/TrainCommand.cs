@@ -37,11 +37,12 @@ public static class TrainCommand
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
         var log = new Option<string?>("--log") { Description = "Append metrics to a CSV file: epoch, step, train loss/acc, test loss/acc, lr, seconds.", HelpName = "FILE.csv" };
         var report = new Option<string?>("--report") { Description = "Write a report with pictures to this folder when training ends (see lenet report).", HelpName = "DIR" };
+        var fast = new Option<bool>("--fast") { Description = "lenet5 only: the shortest recipe measured to reach 99.0% test accuracy (8 epochs, batch 128, lr 0.004) instead of the defaults, which train longer for about 99.1%. Options given explicitly still apply." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in a checkpoint (.ckpt) exactly where it stopped.", HelpName = "FILE" };
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, data, output, log, report, resume,
+            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -53,13 +54,14 @@ public static class TrainCommand
             string outPath;
             if (resumePath is not null)
             {
+                if (r.GetValue(fast)) throw new LeNetException("--fast chooses the settings of a new run; a resumed run keeps the settings in its checkpoint.");
                 outPath = r.GetValue(output) ?? Path.ChangeExtension(resumePath, ModelFile.Extension);
                 trainer = Trainer.Resume(resumePath, train, test, r.GetValue(threads));
             }
             else
             {
                 string a = r.GetValue(arch)!;
-                var d = TrainingOptions.For(a);
+                var d = r.GetValue(fast) ? TrainingOptions.Fast(a) : TrainingOptions.For(a);
                 var spec = d.Architecture;
                 if (r.GetValue(activation) is { } act)
                 {

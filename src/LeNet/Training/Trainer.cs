@@ -35,6 +35,14 @@ public sealed record TrainingOptions
         _ => new TrainingOptions { Architecture = Architectures.Default(architecture) },
     };
 
+    /// <summary>
+    /// The shortest recipe measured to reach 99.0% test accuracy with lenet5: fewer, larger steps at a
+    /// higher peak rate than <see cref="For"/>, which trains longer for a slightly better model.
+    /// </summary>
+    public static TrainingOptions Fast(string architecture) => architecture == Architectures.LeNet5
+        ? For(architecture) with { Epochs = 8, BatchSize = 128, LearningRate = 4e-3f }
+        : throw new LeNetException($"--fast has a recipe for {Architectures.LeNet5} only (got {architecture}).");
+
     public void Validate()
     {
         if (Epochs < 1) throw new LeNetException($"--epochs must be at least 1 (got {Epochs}).");
