@@ -37,6 +37,14 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_fast_uses_its_recipe_and_lets_explicit_options_override_it()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--fast", "--epochs", "1", "--data", TestPaths.SmallMnist, "--limit", "256", "--out", "fast.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("1 epochs, batch 128, adam lr 0.004 (onecycle)", stdout);
+    }
+
+    [Fact]
     public void Train_resume_of_a_finished_run_reports_its_result()
     {
         Assert.Equal(0, Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "1", "--limit", "300", "--out", "r.lenet").Code);
@@ -149,6 +157,7 @@ public class CliTests
             (["train", "--epochs", "0", "--data", TestPaths.SmallMnist], "--epochs"),
             (["train", "--data", "/nonexistent"], "/nonexistent"),
             (["summary", "resnet"], "resnet"),
+            (["train", "--fast", "--arch", "cnn-wide", "--data", TestPaths.SmallMnist], "--fast"),
             (["predict", "--model", TestPaths.PretrainedModel, "nothing.png"], "nothing.png"),
         })
         {
