@@ -63,10 +63,11 @@ public static class Gemm
         CheckLengths(m, n, ldc, c.Length, "C");
         if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
         if (k == 0) return;
-        if (k < ShortDot && Simd.Width != SimdWidth.Scalar)
+        if (k < ShortDot && m >= 8 && Simd.Width != SimdWidth.Scalar)
         {
             // Short dot products (a small batch) spend more on summing each vector accumulator than on
-            // the products: transpose B and take the broadcast path, which is fast for any k.
+            // the products: transpose B and take the broadcast path, which is fast for any k. With few
+            // rows of A (one image through a dense layer) the transpose would cost more than it saves.
             var buffer = ArrayPool<float>.Shared.Rent(k * n);
             Transpose(n, k, b, ldb, buffer);
             MultiplyNN(m, n, k, a, lda, buffer.AsSpan(0, k * n), n, c, ldc, accumulate: true);
