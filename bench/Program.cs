@@ -1,11 +1,14 @@
 // LeNet.NET against its peers, measured in one run: training throughput against PyTorch (Debian's
-// python3-torch, started as a child process and driven over stdin/stdout, alternating with our
-// engine round by round), inference against ONNX Runtime running our exported model. Same network
+// python3-torch) and TorchSharp (libtorch 2.10), each started as a child process and driven over
+// stdin/stdout, alternating with our engine round by round; inference against ONNX Runtime running
+// our exported model. Same network
 // (lenet5), batch size and thread count; medians over rounds after warm-up.
 //   dotnet run -c Release --project bench -- --quick     (under a minute; ends with one JSON line)
 //   dotnet run -c Release --project bench                (longer, adds time to 99% test accuracy with lenet train --fast's recipe)
+//   --no-torchsharp skips the TorchSharp peer (building it restores about 500 MB of packages once).
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LeNet.Data;
@@ -35,32 +38,36 @@ var (peak, peakHow) = PeakGflops();
 Console.WriteLine($"LeNet.NET bench ({(quick ? "quick" : "full")}): lenet5, {Environment.ProcessorCount} cores, {Simd.Width} kernels, {rounds} rounds");
 Console.WriteLine($"Training cost: {flopsPerImage / 1e6:F2} MFLOP per image (forward + backward, 2 FLOP per multiply-add). Peak: {peak:F0} GFLOP/s ({peakHow}).");
 
-// ---------- training: ours vs PyTorch, alternating ----------
-using var torch = TorchPeer.Start(python, Path.Combine(AppContext.BaseDirectory, "torch_peer.py"), dataDir);
-Console.WriteLine(torch is null ? "PyTorch: not available (install python3-torch); skipped." : $"PyTorch {torch.Version} (from {python})");
-var trainRows = new List<(int Batch, int Threads, double Ours, double? Torch, double AllocPerStep)>();
+// ---------- training: ours vs PyTorch and TorchSharp, alternating ----------
+using var torch = TrainingPeer.Start("PyTorch", python, [Path.Combine(AppContext.BaseDirectory, "torch_peer.py"), dataDir], out string torchWhy);
+Console.WriteLine(torch is null ? $"PyTorch: not measured ({torchWhy})." : $"PyTorch: {torch.Version} (from {python})");
+string torchSharpWhy = "--no-torchsharp";
+using var torchSharp = args.Contains("--no-torchsharp") ? null : TrainingPeer.StartTorchSharp(dataDir, out torchSharpWhy);
+Console.WriteLine(torchSharp is null ? $"TorchSharp: not measured ({torchSharpWhy})." : $"TorchSharp: {torchSharp.Version}");
+var trainRows = new List<(int Batch, int Threads, double Ours, double? Torch, double? TorchSharp, double AllocPerStep)>();
 foreach (int batch in batches)
     foreach (int threads in threadCounts)
     {
         int steps = Math.Max(6, (quick ? 1200 : 4000) / batch), warmup = 3;
         var ours = new List<double>();
-        var theirs = new List<double>();
+        var pyTorch = new List<double>();
+        var sharp = new List<double>();
         double alloc = 0;
         for (int r = 0; r < rounds; r++)
         {
             var (stepSeconds, bytesPerStep) = OurTrainingSteps(spec, train, test, batch, threads, steps, warmup);
             ours.Add(batch / Median(stepSeconds));
             alloc = bytesPerStep;
-            if (torch?.Train(batch, threads, steps, warmup) is { } t) theirs.Add(batch / Median(t));
+            if (torch?.Train(batch, threads, steps, warmup) is { } t) pyTorch.Add(batch / Median(t));
+            if (torchSharp?.Train(batch, threads, steps, warmup) is { } ts) sharp.Add(batch / Median(ts));
         }
-        trainRows.Add((batch, threads, Median(ours), theirs.Count > 0 ? Median(theirs) : null, alloc));
+        trainRows.Add((batch, threads, Median(ours), pyTorch.Count > 0 ? Median(pyTorch) : null, sharp.Count > 0 ? Median(sharp) : null, alloc));
     }
 
 Console.WriteLine();
-Console.WriteLine("Training (images/s, median of rounds)    ours      PyTorch   ours/PyTorch   GFLOP/s   % of peak   allocated/step");
+Console.WriteLine("Training (images/s, median of rounds)    ours   PyTorch  TorchSharp   ours/PyTorch  ours/TorchSharp   GFLOP/s  % of peak  allocated/step");
 foreach (var r in trainRows)
-    Console.WriteLine($"  lenet5 batch {r.Batch,3}, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")}        {r.Ours,8:N0}  {Fmt(r.Torch, "N0"),9}  {Fmt(r.Torch is null ? null : r.Ours / r.Torch, "F2"),10}x  {r.Ours * flopsPerImage / 1e9,8:F1}  {r.Ours * flopsPerImage / 1e9 / peak * 100,9:F1}%  {r.AllocPerStep,10:N0} B");
-Console.WriteLine("  TorchSharp: not measured (its native library needs GLIBCXX_3.4.32, which this system's libstdc++ lacks).");
+    Console.WriteLine($"  lenet5 batch {r.Batch,3}, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")}     {r.Ours,8:N0}  {Fmt(r.Torch, "N0"),8}  {Fmt(r.TorchSharp, "N0"),10}  {Fmt(r.Ours / r.Torch, "F2"),12}x  {Fmt(r.Ours / r.TorchSharp, "F2"),14}x  {r.Ours * flopsPerImage / 1e9,8:F1}  {r.Ours * flopsPerImage / 1e9 / peak * 100,8:F1}%  {r.AllocPerStep,10:N0} B");
 
 // ---------- inference: ours vs ONNX Runtime ----------
 var model = ModelFile.Load(Path.Combine(FindRepo(), "models", "lenet5.lenet"));
@@ -125,7 +132,7 @@ var bestInfer = inferRows.First(r => r.Threads == threadCounts[^1]);
 var summary = new JsonObject
 {
     ["trainSpeedupVsPyTorch"] = best.Torch is null ? null : Math.Round(best.Ours / best.Torch.Value, 3),
-    ["trainSpeedupVsTorchSharp"] = null,
+    ["trainSpeedupVsTorchSharp"] = best.TorchSharp is null ? null : Math.Round(best.Ours / best.TorchSharp.Value, 3),
     ["inferSpeedupVsOnnxRuntime"] = Math.Round(bestInfer.Ours / bestInfer.Ort, 3),
     ["trainImagesPerSec"] = Math.Round(best.Ours),
     ["gflops"] = Math.Round(best.Ours * flopsPerImage / 1e9, 2),
@@ -165,12 +172,7 @@ static void LayerTimes(ArchitectureSpec spec, int n)
 
 string? Arg(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
-static string FindRepo()
-{
-    for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        if (File.Exists(Path.Combine(d.FullName, "LeNet.slnx"))) return d.FullName;
-    return Directory.GetCurrentDirectory();
-}
+static string FindRepo() => TrainingPeer.FindRepoRoot();
 
 static string FindData() => Path.Combine(FindRepo(), "data", "mnist");
 
@@ -246,26 +248,64 @@ static (double Gflops, string How) PeakGflops()
     return (cores * mhz * 1e-3 * flopPerCycle, $"{cores} cores × {mhz / 1000:F2} GHz × {flopPerCycle} FLOP/cycle (2 FMA units × {lanes} lanes × 2)");
 }
 
-sealed class TorchPeer : IDisposable
+// A training peer in a child process, driven over stdin/stdout: the PyTorch script or the TorchSharp
+// program (bench/torchsharp-peer). Both answer "train BATCH THREADS STEPS WARMUP" with the seconds of
+// each timed step.
+sealed class TrainingPeer : IDisposable
 {
     readonly Process _process;
+    readonly StringBuilder _errors = new();
     public string Version { get; }
 
-    TorchPeer(Process p, string version) { _process = p; Version = version; }
+    TrainingPeer(Process p, string version, StringBuilder errors) { _process = p; Version = version; _errors = errors; }
 
-    public static TorchPeer? Start(string python, string script, string dataDir)
+    public static TrainingPeer? Start(string name, string program, IEnumerable<string> arguments, out string why)
     {
-        if (!File.Exists(python)) return null;
-        var psi = new ProcessStartInfo(python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(script);
-        psi.ArgumentList.Add(dataDir);
+        why = "";
+        if (!File.Exists(program)) { why = $"{program} not found"; return null; }
+        var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
         psi.Environment["OMP_NUM_THREADS"] = "2";
         var p = Process.Start(psi)!;
-        _ = p.StandardError.ReadToEndAsync();
+        var errors = new StringBuilder();
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        p.BeginErrorReadLine();
         var line = p.StandardOutput.ReadLine();
-        if (line is null) { p.WaitForExit(); return null; }
-        var json = JsonNode.Parse(line)!;
-        return new TorchPeer(p, (string?)json["torch"] ?? "?");
+        JsonNode? json = null;
+        try { json = line is null ? null : JsonNode.Parse(line); } catch (JsonException) { }
+        if (json?["ready"] is null)
+        {
+            p.WaitForExit(5000);
+            lock (errors) why = $"{name} did not start: {LastLine(errors.ToString()) ?? line ?? "no output"}";
+            if (!p.HasExited) p.Kill();
+            p.Dispose();
+            return null;
+        }
+        return new TrainingPeer(p, (string?)json["torch"] ?? "?", errors);
+    }
+
+    // Builds bench/torchsharp-peer (restoring TorchSharp and libtorch, about 500 MB, on first use) and starts it.
+    public static TrainingPeer? StartTorchSharp(string dataDir, out string why)
+    {
+        string project = Path.Combine(FindRepoRoot(), "bench", "torchsharp-peer");
+        string output = Path.Combine(project, "bin", "peer");
+        string? dotnet = FindDotnet();
+        if (dotnet is null) { why = "the dotnet command was not found"; return null; }
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "build", project, "-c", "Release", "-o", output, "--nologo", "-v", "q" }) psi.ArgumentList.Add(a);
+        Console.WriteLine("TorchSharp: building bench/torchsharp-peer...");
+        using (var build = Process.Start(psi)!)
+        {
+            var stdout = build.StandardOutput.ReadToEndAsync();
+            var stderr = build.StandardError.ReadToEndAsync();
+            build.WaitForExit();
+            if (build.ExitCode != 0)
+            {
+                why = $"building it failed: {LastLine(stdout.Result + stderr.Result) ?? "exit " + build.ExitCode}";
+                return null;
+            }
+        }
+        return Start("TorchSharp", dotnet, [Path.Combine(output, "TorchSharpPeer.dll"), dataDir], out why) is { } peer ? peer : null;
     }
 
     public List<double>? Train(int batch, int threads, int steps, int warmup)
@@ -275,6 +315,24 @@ sealed class TorchPeer : IDisposable
         var line = _process.StandardOutput.ReadLine();
         if (line is null) return null;
         return JsonNode.Parse(line)!["stepSeconds"]!.AsArray().Select(v => (double)v!).ToList();
+    }
+
+    static string? FindDotnet()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") return Environment.ProcessPath;
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Append(Environment.GetEnvironmentVariable("DOTNET_ROOT") ?? "");
+        return dirs.Where(d => d.Length > 0).Select(d => Path.Combine(d, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet")).FirstOrDefault(File.Exists);
+    }
+
+    static string? LastLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)) ??
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+
+    public static string FindRepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "LeNet.slnx"))) return d.FullName;
+        return Directory.GetCurrentDirectory();
     }
 
     public void Dispose()
