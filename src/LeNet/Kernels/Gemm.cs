@@ -39,17 +39,33 @@ public static class Gemm
         Span<float> c, int ldc, bool accumulate)
     {
         if (m == 0 || n == 0) return;
-        CheckLengths(m, k, lda, a.Length, "A");
         CheckLengths(k, n, ldb, b.Length, "B");
+        int[]? rented = k > MaxStackRows ? ArrayPool<int>.Shared.Rent(k) : null;
+        Span<int> rows = rented is null ? stackalloc int[k] : rented.AsSpan(0, k);
+        for (int p = 0; p < k; p++) rows[p] = p * ldb;
+        MultiplyNNRows(m, n, k, a, lda, b, rows, c, ldc, accumulate);
+        if (rented is not null) ArrayPool<int>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// C[m,n] = (accumulate ? C : 0) + Σ_k A[m,k]·B[k,n] where row p of B is the n floats at b[rows[p]]:
+    /// rows may overlap, so B can be a set of shifted views of one buffer (an implicit im2col).
+    /// </summary>
+    public static void MultiplyNNRows(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        CheckLengths(m, k, lda, a.Length, "A");
+        CheckRows(rows, k, n, b.Length);
         CheckLengths(m, n, ldc, c.Length, "C");
         if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
         if (k == 0) return;
         switch (Simd.Width)
         {
-            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NN512(m, n, k, a, lda, b, ldb, c, ldc); break;
+            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NN512(m, n, k, a, lda, b, rows, c, ldc); break;
             case SimdWidth.V256 when Vector256.IsHardwareAccelerated:
-            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NN256(m, n, k, a, lda, b, ldb, c, ldc, 0); break;
-            default: NNScalar(m, n, k, a, lda, b, ldb, c, ldc, 0); break;
+            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NN256(m, n, k, a, lda, b, rows, c, ldc, 0); break;
+            default: NNScalar(m, n, k, a, lda, b, rows, c, ldc, 0); break;
         }
     }
 
@@ -58,8 +74,24 @@ public static class Gemm
         Span<float> c, int ldc, bool accumulate)
     {
         if (m == 0 || n == 0) return;
-        CheckLengths(m, k, lda, a.Length, "A");
         CheckLengths(n, k, ldb, b.Length, "B");
+        int[]? rented = n > MaxStackRows ? ArrayPool<int>.Shared.Rent(n) : null;
+        Span<int> rows = rented is null ? stackalloc int[n] : rented.AsSpan(0, n);
+        for (int j = 0; j < n; j++) rows[j] = j * ldb;
+        MultiplyNTRows(m, n, k, a, lda, b, rows, c, ldc, accumulate);
+        if (rented is not null) ArrayPool<int>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// C[m,n] = (accumulate ? C : 0) + Σ_k A[m,k]·B[n,k] where row j of B is the k floats at b[rows[j]]
+    /// (rows may overlap: shifted views of one buffer).
+    /// </summary>
+    public static void MultiplyNTRows(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        CheckLengths(m, k, lda, a.Length, "A");
+        CheckRows(rows, n, k, b.Length);
         CheckLengths(m, n, ldc, c.Length, "C");
         if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
         if (k == 0) return;
@@ -69,19 +101,23 @@ public static class Gemm
             // the products: transpose B and take the broadcast path, which is fast for any k. With few
             // rows of A (one image through a dense layer) the transpose would cost more than it saves.
             var buffer = ArrayPool<float>.Shared.Rent(k * n);
-            Transpose(n, k, b, ldb, buffer);
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++) buffer[p * n + j] = b[rows[j] + p];
             MultiplyNN(m, n, k, a, lda, buffer.AsSpan(0, k * n), n, c, ldc, accumulate: true);
             ArrayPool<float>.Shared.Return(buffer);
             return;
         }
         switch (Simd.Width)
         {
-            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NT512(m, n, k, a, lda, b, ldb, c, ldc); break;
+            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NT512(m, n, k, a, lda, b, rows, c, ldc); break;
             case SimdWidth.V256 when Vector256.IsHardwareAccelerated:
-            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NT256(m, n, k, a, lda, b, ldb, c, ldc); break;
-            default: NTScalar(m, n, k, a, lda, b, ldb, c, ldc); break;
+            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NT256(m, n, k, a, lda, b, rows, c, ldc); break;
+            default: NTScalar(m, n, k, a, lda, b, rows, c, ldc); break;
         }
     }
+
+    const int MaxStackRows = 4096;
+    const int DotBlock = 1024;
 
     const int ShortDot = 128;
 
@@ -101,6 +137,13 @@ public static class Gemm
         }
     }
 
+    static void CheckRows(ReadOnlySpan<int> rows, int count, int width, int length)
+    {
+        if (rows.Length < count) throw new ArgumentException("The row table of B is shorter than its dimensions say.");
+        foreach (int r in rows[..count])
+            if (r < 0 || (long)r + width > length) ThrowLength("B");
+    }
+
     static void CheckLengths(int rows, int cols, int ld, int length, string name)
     {
         if (ld < cols || (rows > 0 && (long)(rows - 1) * ld + cols > length)) ThrowLength(name);
@@ -112,14 +155,14 @@ public static class Gemm
     // ---- reference -------------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NNScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NNScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc, int j0)
     {
         for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++)
             {
                 float av = a[i * lda + p];
-                var brow = b.Slice(p * ldb, n);
+                var brow = b.Slice(rows[p], n);
                 var crow = c.Slice(i * ldc, n);
                 for (int j = j0; j < n; j++) crow[j] += av * brow[j];
             }
@@ -128,28 +171,28 @@ public static class Gemm
     // The last few columns of C (fewer than a vector): each is a column of B, gathered once, dotted
     // with every row of A. A batch of one makes all of C such a column.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NNColumns(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NNColumns(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc, int j0)
     {
         float[]? rented = k > 1024 ? ArrayPool<float>.Shared.Rent(k) : null;
         Span<float> column = rented is null ? stackalloc float[k] : rented.AsSpan(0, k);
         for (int j = j0; j < n; j++)
         {
-            for (int p = 0; p < k; p++) column[p] = b[p * ldb + j];
+            for (int p = 0; p < k; p++) column[p] = b[rows[p] + j];
             for (int i = 0; i < m; i++) c[i * ldc + j] += TensorPrimitives.Dot(a.Slice(i * lda, k), column);
         }
         if (rented is not null) ArrayPool<float>.Shared.Return(rented);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NTScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NTScalar(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc)
     {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
                 float s = 0;
-                for (int p = 0; p < k; p++) s += a[i * lda + p] * b[j * ldb + p];
+                for (int p = 0; p < k; p++) s += a[i * lda + p] * b[rows[j] + p];
                 c[i * ldc + j] += s;
             }
     }
@@ -159,32 +202,34 @@ public static class Gemm
     // 16 FMAs, so the FMA units rather than the loads set the pace.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NN512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NN512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc)
     {
         ref float A = ref Unsafe.AsRef(in a[0]);
         ref float B = ref Unsafe.AsRef(in b[0]);
+        ref int R = ref Unsafe.AsRef(in rows[0]);
         ref float C = ref c[0];
         int n32 = n & ~31, n16 = n & ~15;
         for (int j = 0; j < n32; j += 32)
         {
             int i = 0;
-            for (; i + 8 <= m; i += 8) Block8x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
-            for (; i + 4 <= m; i += 4) Block4x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
-            for (; i + 2 <= m; i += 2) Block2x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
-            for (; i < m; i++) Block1x32(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j));
+            for (; i + 8 <= m; i += 8) Block8x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            if (m - i == 6) { Block6x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc); i += 6; }
+            for (; i + 4 <= m; i += 4) Block4x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i + 2 <= m; i += 2) Block2x32(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i < m; i++) Block1x32(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j));
         }
         if (n32 < n16)
         {
             int j = n32, i = 0;
-            for (; i + 4 <= m; i += 4) Block4x16(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
-            for (; i < m; i++) Block1x16(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j));
+            for (; i + 4 <= m; i += 4) Block4x16(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+            for (; i < m; i++) Block1x16(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j));
         }
-        if (n16 < n) NN256(m, n, k, a, lda, b, ldb, c, ldc, n16);
+        if (n16 < n) NN256(m, n, k, a, lda, b, rows, c, ldc, n16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Block8x32(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    static void Block8x32(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
@@ -194,7 +239,7 @@ public static class Gemm
             a7 = ref Unsafe.Add(ref a, 7 * lda);
         for (int p = 0; p < k; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            ref float bp = ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p));
             var b0 = Vector512.LoadUnsafe(ref bp);
             var b1 = Vector512.LoadUnsafe(ref bp, 16);
             var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
@@ -210,15 +255,40 @@ public static class Gemm
         Add512(ref c, 4 * ldc, c40, c41); Add512(ref c, 5 * ldc, c50, c51); Add512(ref c, 6 * ldc, c60, c61); Add512(ref c, 7 * ldc, c70, c71);
     }
 
+    // Six rows (a convolution with 6 maps, LeNet's first layer): 12 accumulators where 4 + 2 rows would
+    // leave the 2-row block waiting on FMA latency.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Block4x32(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    static void Block6x32(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda),
+            a4 = ref Unsafe.Add(ref a, 4 * lda), a5 = ref Unsafe.Add(ref a, 5 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p));
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, 16);
+            var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+            v = Vector512.Create(Unsafe.Add(ref a1, p)); c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+            v = Vector512.Create(Unsafe.Add(ref a2, p)); c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+            v = Vector512.Create(Unsafe.Add(ref a3, p)); c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+            v = Vector512.Create(Unsafe.Add(ref a4, p)); c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
+            v = Vector512.Create(Unsafe.Add(ref a5, p)); c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
+        }
+        Add512(ref c, 0, c00, c01); Add512(ref c, ldc, c10, c11); Add512(ref c, 2 * ldc, c20, c21);
+        Add512(ref c, 3 * ldc, c30, c31); Add512(ref c, 4 * ldc, c40, c41); Add512(ref c, 5 * ldc, c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block4x32(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default;
         ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda);
         for (int p = 0; p < k; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            ref float bp = ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p));
             var b0 = Vector512.LoadUnsafe(ref bp);
             var b1 = Vector512.LoadUnsafe(ref bp, 16);
             var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
@@ -230,13 +300,13 @@ public static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Block2x32(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    static void Block2x32(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         ref float a1 = ref Unsafe.Add(ref a, lda);
         for (int p = 0; p < k; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            ref float bp = ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p));
             var b0 = Vector512.LoadUnsafe(ref bp);
             var b1 = Vector512.LoadUnsafe(ref bp, 16);
             var v = Vector512.Create(Unsafe.Add(ref a, p)); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
@@ -246,12 +316,12 @@ public static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Block1x32(int k, ref float a, ref float b, int ldb, ref float c)
+    static void Block1x32(int k, ref float a, ref float b, ref int rows, ref float c)
     {
         Vector512<float> c0 = default, c1 = default;
         for (int p = 0; p < k; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            ref float bp = ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p));
             var v = Vector512.Create(Unsafe.Add(ref a, p));
             c0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bp), c0);
             c1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bp, 16), c1);
@@ -260,13 +330,13 @@ public static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Block4x16(int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+    static void Block4x16(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda);
         for (int p = 0; p < k; p++)
         {
-            var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb));
+            var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p)));
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), b0, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, p)), b0, c1);
             c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, p)), b0, c2);
@@ -276,11 +346,11 @@ public static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Block1x16(int k, ref float a, ref float b, int ldb, ref float c)
+    static void Block1x16(int k, ref float a, ref float b, ref int rows, ref float c)
     {
         Vector512<float> c0 = default;
         for (int p = 0; p < k; p++)
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb)), c0);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), Vector512.LoadUnsafe(ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p))), c0);
         Add512(ref c, 0, c0);
     }
 
@@ -302,7 +372,7 @@ public static class Gemm
     // ---- Vector256: 4 rows × 16 columns; also the tail of the 512 path ------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NN256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NN256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc, int j0)
     {
         ref float A = ref Unsafe.AsRef(in a[0]);
@@ -319,7 +389,7 @@ public static class Gemm
                     c20 = default, c21 = default, c30 = default, c31 = default;
                 for (int p = 0; p < k; p++)
                 {
-                    nuint bo = (nuint)(p * ldb + j);
+                    nuint bo = (nuint)(rows[p] + j);
                     var b0 = Vector256.LoadUnsafe(ref B, bo);
                     var b1 = Vector256.LoadUnsafe(ref B, bo + 8);
                     var a0 = Vector256.Create(Unsafe.Add(ref A, i * lda + p));
@@ -339,7 +409,7 @@ public static class Gemm
                 Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
                 for (int p = 0; p < k; p++)
                 {
-                    var b0 = Vector256.LoadUnsafe(ref B, (nuint)(p * ldb + j));
+                    var b0 = Vector256.LoadUnsafe(ref B, (nuint)(rows[p] + j));
                     c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
                     c1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
                     c2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
@@ -356,11 +426,11 @@ public static class Gemm
                 Vector256<float> c0 = default;
                 for (int p = 0; p < k; p++)
                     c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, i * lda + p)),
-                        Vector256.LoadUnsafe(ref B, (nuint)(p * ldb + j)), c0);
+                        Vector256.LoadUnsafe(ref B, (nuint)(rows[p] + j)), c0);
                 Add256(ref C, i * ldc + j, c0);
             }
         }
-        if (n8 < n) NNColumns(m, n, k, a, lda, b, ldb, c, ldc, n8);
+        if (n8 < n) NNColumns(m, n, k, a, lda, b, rows, c, ldc, n8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -381,9 +451,16 @@ public static class Gemm
     // ---- A·Bᵀ: 2 rows of A × 4 rows of B as 8 vector dot products, reduced once at the end -------
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NT512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NT512(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc)
     {
+        if (k > 2 * DotBlock)
+        {
+            // Long dot products (a weight gradient over a batch) go in slices that keep the rows of A
+            // and B in L1 rather than streaming them from L2 for every block of four.
+            for (int k0 = 0; k0 < k; k0 += DotBlock) NT512(m, n, Math.Min(DotBlock, k - k0), a[k0..], lda, b[k0..], rows, c, ldc);
+            return;
+        }
         ref float A = ref Unsafe.AsRef(in a[0]);
         ref float B = ref Unsafe.AsRef(in b[0]);
         int k16 = k & ~15;
@@ -391,13 +468,13 @@ public static class Gemm
         for (; i + 4 <= m; i += 4)
         {
             int j = 0;
-            for (; j + 4 <= n; j += 4) Dots4x4(k16, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j * ldb), ldb, c.Slice(i * ldc + j), ldc);
+            for (; j + 4 <= n; j += 4) Dots4x4(k16, ref Unsafe.Add(ref A, i * lda), lda, ref B, rows.Slice(j, 4), c.Slice(i * ldc + j), ldc);
             if (k16 < k)
                 for (int r = 0; r < 4; r++)
-                    for (int jj = 0; jj < (n & ~3); jj++) c[(i + r) * ldc + jj] += Tail(a, (i + r) * lda, b, jj * ldb, k16, k);
+                    for (int jj = 0; jj < (n & ~3); jj++) c[(i + r) * ldc + jj] += Tail(a, (i + r) * lda, b, rows[jj], k16, k);
             for (; j < n; j++)
                 for (int r = 0; r < 4; r++)
-                    c[(i + r) * ldc + j] += Dot512(ref A, (i + r) * lda, ref B, j * ldb, k16) + Tail(a, (i + r) * lda, b, j * ldb, k16, k);
+                    c[(i + r) * ldc + j] += Dot512(ref A, (i + r) * lda, ref B, rows[j], k16) + Tail(a, (i + r) * lda, b, rows[j], k16, k);
         }
         for (; i + 2 <= m; i += 2)
         {
@@ -406,7 +483,7 @@ public static class Gemm
             {
                 Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default,
                     s10 = default, s11 = default, s12 = default, s13 = default;
-                int ia0 = i * lda, ia1 = ia0 + lda, jb0 = j * ldb, jb1 = jb0 + ldb, jb2 = jb1 + ldb, jb3 = jb2 + ldb;
+                int ia0 = i * lda, ia1 = ia0 + lda, jb0 = rows[j], jb1 = rows[j + 1], jb2 = rows[j + 2], jb3 = rows[j + 3];
                 for (int p = 0; p < k16; p += 16)
                 {
                     var a0 = Vector512.LoadUnsafe(ref A, (nuint)(ia0 + p));
@@ -431,24 +508,24 @@ public static class Gemm
             }
             for (; j < n; j++)
             {
-                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, j * ldb, k16) + Tail(a, i * lda, b, j * ldb, k16, k);
-                c[(i + 1) * ldc + j] += Dot512(ref A, (i + 1) * lda, ref B, j * ldb, k16) + Tail(a, (i + 1) * lda, b, j * ldb, k16, k);
+                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, rows[j], k16) + Tail(a, i * lda, b, rows[j], k16, k);
+                c[(i + 1) * ldc + j] += Dot512(ref A, (i + 1) * lda, ref B, rows[j], k16) + Tail(a, (i + 1) * lda, b, rows[j], k16, k);
             }
         }
         for (; i < m; i++)
             for (int j = 0; j < n; j++)
-                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, j * ldb, k16) + Tail(a, i * lda, b, j * ldb, k16, k);
+                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, rows[j], k16) + Tail(a, i * lda, b, rows[j], k16, k);
     }
 
     // 4 rows of A against 4 rows of B: 16 dot products in 16 accumulators, 8 loads per 16 FMAs.
     // Adds the first k16 terms of each to C; the caller adds the rest.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Dots4x4(int k16, ref float a, int lda, ref float b, int ldb, Span<float> c, int ldc)
+    static void Dots4x4(int k16, ref float a, int lda, ref float B, ReadOnlySpan<int> rows, Span<float> c, int ldc)
     {
         Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default,
             s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
         ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b1 = ref Unsafe.Add(ref b, ldb), b2 = ref Unsafe.Add(ref b, 2 * ldb), b3 = ref Unsafe.Add(ref b, 3 * ldb);
+        ref float b = ref Unsafe.Add(ref B, rows[0]), b1 = ref Unsafe.Add(ref B, rows[1]), b2 = ref Unsafe.Add(ref B, rows[2]), b3 = ref Unsafe.Add(ref B, rows[3]);
         for (int p = 0; p < k16; p += 16)
         {
             nuint o = (nuint)p;
@@ -479,7 +556,7 @@ public static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NT256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    static void NT256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
         Span<float> c, int ldc)
     {
         ref float A = ref Unsafe.AsRef(in a[0]);
@@ -491,7 +568,7 @@ public static class Gemm
             for (; j + 4 <= n; j += 4)
             {
                 Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                int jb0 = j * ldb, jb1 = jb0 + ldb, jb2 = jb1 + ldb, jb3 = jb2 + ldb;
+                int jb0 = rows[j], jb1 = rows[j + 1], jb2 = rows[j + 2], jb3 = rows[j + 3];
                 for (int p = 0; p < k8; p += 8)
                 {
                     var av = Vector256.LoadUnsafe(ref A, (nuint)(ia + p));
@@ -508,7 +585,7 @@ public static class Gemm
             for (; j < n; j++)
             {
                 Vector256<float> s = default;
-                int jb = j * ldb;
+                int jb = rows[j];
                 for (int p = 0; p < k8; p += 8)
                     s = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref A, (nuint)(ia + p)), Vector256.LoadUnsafe(ref B, (nuint)(jb + p)), s);
                 c[i * ldc + j] += Vector256.Sum(s) + Tail(a, ia, b, jb, k8, k);

@@ -1,8 +1,9 @@
-// 2-D convolution, stride 1, 'valid' or 'same' zero padding, as im2col + GEMM over chunks of the batch.
+// 2-D convolution, stride 1, 'valid' or 'same' zero padding, as an implicit GEMM over chunks of the batch.
 // An optional connection table (the 1998 paper's C3) restricts which input maps feed each output map;
 // only connected kernels are parameters, expanded to a dense weight matrix with zeros for the GEMM.
 // input (N, Cin, H, W) → output (N, Cout, OH, OW); parameters: kernels then biases (Cout).
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using LeNet.Kernels;
 using LeNet.Training;
 
@@ -12,9 +13,6 @@ public enum Padding { Valid, Same }
 
 public sealed class Conv2d : Layer
 {
-    // Columns per GEMM: enough samples per chunk to keep the GEMM wide, few enough to stay in L2.
-    const int TargetColumns = 1024;
-
     readonly int _k, _pad, _kernelCount;
     readonly bool[,]? _table;          // [cout, cin]: true where input map cin feeds output map cout
     readonly int[]? _tableOffsets;     // [cout*cin] → offset of that kernel in the parameters, or -1
@@ -90,83 +88,201 @@ public sealed class Conv2d : Layer
         }
     }
 
-    int Chunk(int n) => Math.Max(1, Math.Min(n, TargetColumns / (OutputShape.H * OutputShape.W)));
+    // ---- Geometry of the implicit GEMM ----------------------------------------------------------------
+    // The input of a chunk of cn samples is copied, zero-padded, into planes of G floats laid out
+    // [ci][sample] (one padded Hp×Wp image per plane). An output unit (oy, ox) is then the dot product
+    // of the weights with the floats at oy·Wp + ox + (ci·cn·G + ky·Wp + kx): every row of the unfolded
+    // matrix is a shifted view of the padded input, so the GEMM reads the input itself through a table
+    // of row offsets and no im2col is formed. The output is computed on a grid Wp wide (the columns
+    // past OW are computed and dropped). The input gradient is the same on the zero-padded output
+    // gradient with the kernels flipped; the weight gradient is one long dot product per weight over
+    // the chunk, with the output gradient laid out on the input's grid (zeros off the valid units).
+    // A convolution whose kernel covers its input (output 1×1, no padding) is a dense layer and runs as one.
 
-    // Scratch layout for a call with n samples (l = columns of the largest chunk):
-    // [expanded table weights | their gradient] (table only) | col (K×l) | dcol (K×l) | gather (Cout×l)
-    // | transposed weights (K×Cout) | pre-activation gradient (n×output).
-    readonly record struct Layout(int TableW, int TableDW, int Col, int DCol, int Gather, int WT, int Dz, int L);
+    bool IsDense => OutputShape.H == 1 && OutputShape.W == 1 && _pad == 0;
+    int Hp => InputShape.H + 2 * _pad;
+    int Wp => InputShape.W + 2 * _pad;
+    int G => RoundUp(Hp * Wp);                       // plane stride of the padded input and of dz on its grid
+    int Pf => RoundUp(OutputShape.H * Wp);           // forward grid per sample
+    int Wq => OutputShape.W + 2 * (_k - 1);          // width of the padded output gradient
+    int Hq => OutputShape.H + 2 * (_k - 1);
+    int G2 => RoundUp(Hq * Wq);                      // plane stride of the padded output gradient
+    int Pb => RoundUp(InputShape.H * Wq);            // input-gradient grid per sample
+    int SlackX => Pf + _k * Wp + 16;                 // floats read past the last plane (garbage columns only)
+    int SlackD => Pb + (_k + _pad) * Wq + 16;
+    static int RoundUp(int v) => (v + 15) & ~15;
+
+    // Samples per chunk: the padded input, dz on its grid and the padded dz of a chunk stay within about 512 KB.
+    int Chunk(int n) => Math.Max(1, Math.Min(n, (1 << 17) / ((Cin + Cout) * G + Cout * G2)));
+
+    // Scratch layout for a call with n samples (c = samples per chunk):
+    // [expanded table weights | their gradient] (table only) | padded input (Cin·c·G + slack)
+    // | dz on the input grid (Cout·c·G) | padded dz (Cout·c·G2 + slack) | GEMM output (grid) | flipped
+    // weights (Cin × Cout·k·k) | pre-activation gradient (n×output).
+    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DzPad, int Out, int WFlip, int Dz);
 
     Layout LayoutFor(int n)
     {
-        int l = Chunk(n) * OutputShape.H * OutputShape.W, kk = PatchSize, table = _table is null ? 0 : Cout * kk;
-        int col = 2 * table, dcol = col + kk * l, gather = dcol + kk * l, wt = gather + Cout * l, dz = wt + kk * Cout;
-        return new Layout(0, table, col, dcol, gather, wt, dz, l);
+        int table = _table is null ? 0 : Cout * PatchSize;
+        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table + n * Cout);
+        int c = Chunk(n);
+        int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dzPad = dzGrid + Cout * c * G, output = dzPad + Cout * c * G2 + SlackD;
+        int wflip = output + Math.Max(Cout * Pf, Cin * Pb), dz = wflip + Cin * Cout * _k * _k;
+        return new Layout(0, table, x, dzGrid, dzPad, output, wflip, dz);
     }
 
     public override int ScratchLength(int n) => LayoutFor(n).Dz + base.ScratchLength(n);
 
+    /// <summary>Offsets of the rows of the implicit unfolded matrix: (c, ky, kx) → c·planes + (ky + skip)·width + kx + skip.</summary>
+    static void RowTable(Span<int> rows, int channels, int k, int planes, int width, int skip)
+    {
+        int r = 0;
+        for (int c = 0; c < channels; c++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) rows[r++] = c * planes + (ky + skip) * width + kx + skip;
+    }
+
+    /// <summary>Copies samples [s0, s0+cn) of x into zero-padded planes [ci][sample] of G floats.</summary>
+    void PadInput(ReadOnlySpan<float> x, int s0, int cn, Span<float> padded)
+    {
+        int h = InputShape.H, w = InputShape.W, g = G, wp = Wp, inSize = InputShape.Size;
+        padded[..(Cin * cn * g + SlackX)].Clear();
+        for (int ci = 0; ci < Cin; ci++)
+            for (int s = 0; s < cn; s++)
+            {
+                var src = x.Slice((s0 + s) * inSize + ci * h * w, h * w);
+                ref float d = ref padded[(ci * cn + s) * g + _pad * wp + _pad];
+                ref float v = ref Unsafe.AsRef(in src[0]);
+                for (int y = 0; y < h; y++) Im2Col.CopyRow(ref Unsafe.Add(ref d, y * wp), ref Unsafe.Add(ref v, y * w), w);
+            }
+    }
+
     public override void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch)
     {
         var at = LayoutFor(n);
-        int hw = OutputShape.H * OutputShape.W, kk = PatchSize, chunk = Chunk(n);
-        var col = scratch.Slice(at.Col, kk * at.L);
-        var outG = scratch.Slice(at.Gather, Cout * at.L);
-        var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * kk));
+        var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * PatchSize));
         var bias = p.Slice(WeightCount, Cout);
-        int inSize = InputShape.Size, outSize = OutputShape.Size;
-        for (int s0 = 0; s0 < n; s0 += chunk)
+        int outSize = OutputShape.Size, kk = PatchSize;
+        if (IsDense)
         {
-            int cn = Math.Min(chunk, n - s0), l = cn * hw;
-            Im2Col.Unfold(x.Slice(s0 * inSize, cn * inSize), cn, Cin, InputShape.H, InputShape.W, _k, _k, _pad,
-                OutputShape.H, OutputShape.W, col);
-            Gemm.MultiplyNN(Cout, l, kk, weights, kk, col, l, outG, l, accumulate: false);
-            for (int co = 0; co < Cout; co++)
-                for (int s = 0; s < cn; s++)
-                    TensorPrimitives.Add(outG.Slice(co * l + s * hw, hw), bias[co], y.Slice((s0 + s) * outSize + co * hw, hw));
+            Gemm.MultiplyNT(n, Cout, kk, x, kk, weights, kk, y, Cout, accumulate: false);
+            for (int s = 0; s < n; s++) TensorPrimitives.Add(y.Slice(s * Cout, Cout), bias, y.Slice(s * Cout, Cout));
+            Activations.Apply(Activation, y[..(n * outSize)]);
         }
-        Activations.Apply(Activation, y[..(n * outSize)]);
+        else
+        {
+            int chunk = Chunk(n), g = G, pf = Pf, wp = Wp, oh = OutputShape.H, ow = OutputShape.W;
+            bool relu = Activation == Activation.Relu;
+            int[]? rented = kk > 1024 ? System.Buffers.ArrayPool<int>.Shared.Rent(kk) : null;
+            Span<int> rows = rented is null ? stackalloc int[kk] : rented.AsSpan(0, kk);
+            var padded = scratch.Slice(at.X, at.DzGrid - at.X);
+            var output = scratch.Slice(at.Out, Cout * pf);
+            for (int s0 = 0; s0 < n; s0 += chunk)
+            {
+                int cn = Math.Min(chunk, n - s0);
+                PadInput(x, s0, cn, padded);
+                RowTable(rows, Cin, _k, cn * g, wp, 0);
+                for (int s = 0; s < cn; s++)
+                {
+                    Gemm.MultiplyNNRows(Cout, pf, kk, weights, kk, padded[(s * g)..], rows, output, pf, accumulate: false);
+                    // Bias and activation while the sample is in cache; relu goes with the bias.
+                    var ys = y.Slice((s0 + s) * outSize, outSize);
+                    ref float o = ref output[0];
+                    ref float Y = ref ys[0];
+                    for (int co = 0; co < Cout; co++)
+                        for (int oy = 0; oy < oh; oy++)
+                            Im2Col.BiasRow(ref Unsafe.Add(ref Y, (co * oh + oy) * ow), ref Unsafe.Add(ref o, co * pf + oy * wp), bias[co], ow, relu);
+                    if (!relu) Activations.Apply(Activation, ys);
+                }
+            }
+            if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+        }
     }
 
     public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dp, int n, Span<float> scratch)
     {
         var at = LayoutFor(n);
-        int hw = OutputShape.H * OutputShape.W, kk = PatchSize, chunk = Chunk(n);
-        int inSize = InputShape.Size, outSize = OutputShape.Size;
-        var col = scratch.Slice(at.Col, kk * at.L);
-        var dCol = scratch.Slice(at.DCol, kk * at.L);
-        var dzG = scratch.Slice(at.Gather, Cout * at.L);
-        var wT = scratch.Slice(at.WT, kk * Cout);
-        var dz = PreActivationGradient(y, dy, n, scratch[at.Dz..]);
-
+        int kk = PatchSize, outSize = OutputShape.Size, inSize = InputShape.Size;
+        // Relu's gradient is taken row by row as dz is laid on the grid; other activations first.
+        bool relu = Activation == Activation.Relu && !IsDense;
+        var dz = relu ? dy : PreActivationGradient(y, dy, n, scratch[at.Dz..]);
         var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * kk));
         // With a table the weight gradient is formed densely, then only connected kernels are kept.
         var dW = _table is null ? dp[..WeightCount] : scratch.Slice(at.TableDW, Cout * kk);
         if (_table is not null) dW.Clear();
         var db = dp.Slice(WeightCount, Cout);
-        bool needDx = !dx.IsEmpty;
-        if (needDx) Gemm.Transpose(Cout, kk, weights, kk, wT);
-
-        for (int s0 = 0; s0 < n; s0 += chunk)
+        if (IsDense) DenseBackward(weights, x, dz, dx, dW, db, n, scratch.Slice(at.Out, Cout * n));
+        else
         {
-            int cn = Math.Min(chunk, n - s0), l = cn * hw;
-            for (int co = 0; co < Cout; co++)
-            {
-                var row = dzG.Slice(co * l, l);
-                for (int s = 0; s < cn; s++) dz.Slice((s0 + s) * outSize + co * hw, hw).CopyTo(row.Slice(s * hw, hw));
-                db[co] += TensorPrimitives.Sum(row);
-            }
-            Im2Col.Unfold(x.Slice(s0 * inSize, cn * inSize), cn, Cin, InputShape.H, InputShape.W, _k, _k, _pad,
-                OutputShape.H, OutputShape.W, col);
-            Gemm.MultiplyNT(Cout, kk, l, dzG, l, col, l, dW, kk, accumulate: true);
+            int chunk = Chunk(n), g = G, g2 = G2, wp = Wp, wq = Wq, pb = Pb, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W;
+            int kk2 = _k * _k, flippedCols = Cout * kk2;
+            int[]? rented = Math.Max(kk, flippedCols) > 1024 ? System.Buffers.ArrayPool<int>.Shared.Rent(kk + flippedCols) : null;
+            Span<int> all = rented is null ? stackalloc int[kk + flippedCols] : rented.AsSpan(0, kk + flippedCols);
+            Span<int> rows = all[..kk], dzRows = all[kk..];
+            var padded = scratch.Slice(at.X, at.DzGrid - at.X);
+            var dzGrid = scratch.Slice(at.DzGrid, at.DzPad - at.DzGrid);
+            var dzPad = scratch.Slice(at.DzPad, at.Out - at.DzPad);
+            var output = scratch.Slice(at.Out, Cin * pb);
+            bool needDx = !dx.IsEmpty;
+            var flipped = scratch.Slice(at.WFlip, Cin * flippedCols);
             if (needDx)
             {
-                Gemm.MultiplyNN(kk, l, Cout, wT, Cout, dzG, l, dCol, l, accumulate: false);
-                var dxc = dx.Slice(s0 * inSize, cn * inSize);
-                dxc.Clear();
-                Im2Col.Fold(dCol, cn, Cin, InputShape.H, InputShape.W, _k, _k, _pad, OutputShape.H, OutputShape.W, dxc);
+                // flipped[ci, (co, ky, kx)] = w[co, ci, k-1-ky, k-1-kx]
+                for (int co = 0; co < Cout; co++)
+                    for (int ci = 0; ci < Cin; ci++)
+                    {
+                        var kernel = weights.Slice(co * kk + ci * kk2, kk2);
+                        var dst = flipped.Slice(ci * flippedCols + co * kk2, kk2);
+                        for (int i = 0; i < kk2; i++) dst[i] = kernel[kk2 - 1 - i];
+                    }
             }
+            for (int s0 = 0; s0 < n; s0 += chunk)
+            {
+                int cn = Math.Min(chunk, n - s0), len = cn * g;
+                PadInput(x, s0, cn, padded);
+                RowTable(rows, Cin, _k, len, wp, 0);
+                // dz on the input's grid (zeros off the valid units), the bias gradient on the way.
+                dzGrid[..(Cout * len)].Clear();
+                for (int co = 0; co < Cout; co++)
+                    for (int s = 0; s < cn; s++)
+                    {
+                        int at0 = (s0 + s) * outSize + co * oh * ow;
+                        ref float d = ref dzGrid[(co * cn + s) * g];
+                        ref float v = ref Unsafe.AsRef(in dz[at0]);
+                        if (relu)
+                        {
+                            ref float yv = ref Unsafe.AsRef(in y[at0]);
+                            for (int oy = 0; oy < oh; oy++)
+                                Im2Col.ReluGradientRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref yv, oy * ow), ref Unsafe.Add(ref v, oy * ow), ow);
+                        }
+                        else for (int oy = 0; oy < oh; oy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref v, oy * ow), ow);
+                        db[co] += TensorPrimitives.Sum(dzGrid.Slice((co * cn + s) * g, oh * wp));
+                    }
+                Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
+                if (!needDx) continue;
+
+                // dx: the flipped kernels over dz padded by k-1, on a grid Wq wide.
+                dzPad[..(Cout * cn * g2 + SlackD)].Clear();
+                for (int co = 0; co < Cout; co++)
+                    for (int s = 0; s < cn; s++)
+                    {
+                        ref float d = ref dzPad[(co * cn + s) * g2 + (_k - 1) * wq + _k - 1];
+                        ref float v = ref dzGrid[(co * cn + s) * g];
+                        for (int oy = 0; oy < oh; oy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, oy * wq), ref Unsafe.Add(ref v, oy * wp), ow);
+                    }
+                RowTable(dzRows, Cout, _k, cn * g2, wq, _pad);
+                for (int s = 0; s < cn; s++)
+                {
+                    Gemm.MultiplyNNRows(Cin, pb, flippedCols, flipped, flippedCols, dzPad[(s * g2)..], dzRows, output, pb, accumulate: false);
+                    var dxs = dx.Slice((s0 + s) * inSize, inSize);
+                    ref float o = ref output[0];
+                    ref float d = ref dxs[0];
+                    for (int ci = 0; ci < Cin; ci++)
+                        for (int yy = 0; yy < h; yy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref o, ci * pb + yy * wq), w);
+                }
+            }
+            if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
         }
 
         if (_table is not null)
@@ -181,6 +297,17 @@ public sealed class Conv2d : Layer
                     TensorPrimitives.Add(d, dW.Slice(co * kk + ci * kk2, kk2), d);
                 }
         }
+    }
+
+    // Output 1×1 without padding: y = x·Wᵀ + b over the batch, like a dense layer.
+    void DenseBackward(ReadOnlySpan<float> weights, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW,
+        Span<float> db, int n, Span<float> dzT)
+    {
+        int kk = PatchSize;
+        for (int s = 0; s < n; s++) TensorPrimitives.Add(db, dz.Slice(s * Cout, Cout), db);
+        Gemm.Transpose(n, Cout, dz, Cout, dzT);
+        Gemm.MultiplyNN(Cout, kk, n, dzT, n, x, kk, dW, kk, accumulate: true);     // dW += dzᵀ·x
+        if (!dx.IsEmpty) Gemm.MultiplyNN(n, kk, Cout, dz, Cout, weights, kk, dx, kk, accumulate: false);  // dx = dz·W
     }
 
     /// <summary>Weights as a (Cout, Cin·k·k) matrix: the parameters themselves, or the table expanded with zeros.</summary>

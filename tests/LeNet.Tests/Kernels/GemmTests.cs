@@ -68,6 +68,58 @@ public class GemmTests
     [Fact]
     public void Multiply_rejects_spans_smaller_than_the_dimensions() =>
         Assert.Throws<ArgumentException>(() => Gemm.MultiplyNN(2, 2, 2, new float[3], 2, new float[4], 2, new float[4], 2, false));
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Row_tables_read_B_as_shifted_overlapping_views(SimdWidth width)
+    {
+        // B's rows are windows of one buffer at arbitrary, overlapping offsets, as in an implicit im2col.
+        var rng = new Rng(3);
+        using var _ = Simd.Use(width);
+        foreach (int m in new[] { 1, 2, 5, 6, 8, 14, 16 })
+            foreach (int n in new[] { 1, 9, 16, 33, 144 })
+                foreach (int k in new[] { 1, 25, 150 })
+                {
+                    var buffer = Random(3 * n + 4 * k + 40, rng);
+                    var rows = Enumerable.Range(0, k).Select(p => (p * 7 + p / 5 * 3) % (buffer.Length - n)).ToArray();
+                    var a = Random(m * k, rng); var c = Random(m * n, rng);
+                    var expected = (float[])c.Clone();
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            double s = expected[i * n + j];
+                            for (int p = 0; p < k; p++) s += (double)a[i * k + p] * buffer[rows[p] + j];
+                            expected[i * n + j] = (float)s;
+                        }
+                    Gemm.MultiplyNNRows(m, n, k, a, k, buffer, rows, c, n, accumulate: true);
+                    for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - expected[i]) < 1e-3f, $"NN m={m} n={n} k={k} at {i}");
+                }
+        foreach (int m in new[] { 1, 3, 6, 16 })
+            foreach (int n in new[] { 1, 5, 25, 150 })
+                foreach (int k in new[] { 9, 100, 1664, 3000 })   // long dot products are taken in slices
+                {
+                    var buffer = Random(k + 3 * n + 50, rng);
+                    var rows = Enumerable.Range(0, n).Select(j => (j * 5 + j / 3) % (buffer.Length - k)).ToArray();
+                    var a = Random(m * k, rng); var c = new float[m * n];
+                    Gemm.MultiplyNTRows(m, n, k, a, k, buffer, rows, c, n, accumulate: false);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            double s = 0;
+                            for (int p = 0; p < k; p++) s += (double)a[i * k + p] * buffer[rows[j] + p];
+                            Assert.True(Math.Abs(c[i * n + j] - s) < 1e-3 * Math.Max(1, Math.Sqrt(k) / 4), $"NT m={m} n={n} k={k} ({i},{j}): {c[i * n + j]} vs {s}");
+                        }
+                }
+    }
+
+    [Fact]
+    public void Row_tables_that_reach_past_B_are_refused()
+    {
+        var b = new float[20];
+        var c = new float[4];
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyNNRows(1, 4, 2, new float[2], 2, b, [0, 17], c, 4, accumulate: false));
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyNTRows(1, 1, 4, new float[4], 4, b, [-1], c, 1, accumulate: false));
+    }
 }
 
 /// <summary>Tests that change <see cref="Simd.Width"/> run one at a time.</summary>

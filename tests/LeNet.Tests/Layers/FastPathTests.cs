@@ -1,5 +1,6 @@
-// The branch-free fast paths against their plain meaning: 2x2 max pooling (with ties, which send
-// the gradient to the first maximum in row order) and the relu derivative at every SIMD width.
+// The fast paths against their plain meaning: 2x2 max pooling (with ties, which send the gradient to
+// the first maximum in row order), the relu derivative, and the implicit-GEMM convolution on LeNet's
+// real shapes, at every SIMD width.
 using LeNet.Kernels;
 using LeNet.Layers;
 using LeNet.Tests.Kernels;
@@ -49,6 +50,85 @@ public sealed class FastPathTests
             var dz = new float[len];
             Activations.Backward(Activation.Relu, y, dy, dz);
             for (int i = 0; i < len; i++) Assert.Equal(y[i] > 0 ? dy[i] : 0f, dz[i]);
+        }
+    }
+
+    public static TheoryData<SimdWidth, string> ConvCases()
+    {
+        var data = new TheoryData<SimdWidth, string>();
+        foreach (SimdWidth w in GemmTests.Widths()) foreach (var c in new[] { "conv1", "conv2", "conv3", "C3", "wide" }) data.Add(w, c);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvCases))]
+    public void Conv2d_matches_the_direct_definition_on_lenet_shapes(SimdWidth width, string which)
+    {
+        using var _ = Simd.Use(width);
+        var table = new bool[16, 6];
+        for (int co = 0; co < 16; co++) for (int ci = 0; ci < 6; ci++) table[co, ci] = (co + ci) % 3 != 0;
+        var conv = which switch
+        {
+            "conv1" => new Conv2d("c", new Shape(1, 28, 28), 6, 5, Padding.Same, Activation.Relu),
+            "conv2" => new Conv2d("c", new Shape(6, 14, 14), 16, 5, Padding.Valid, Activation.Relu),
+            "conv3" => new Conv2d("c", new Shape(16, 5, 5), 120, 5, Padding.Valid, Activation.None),
+            "C3" => new Conv2d("c", new Shape(6, 14, 14), 16, 5, Padding.Valid, Activation.None, table),
+            _ => new Conv2d("c", new Shape(4, 13, 13), 7, 3, Padding.Same, Activation.Relu),
+        };
+        int n = 11;  // more than one chunk, the last one short
+        var rng = new Random(7);
+        var p = Enumerable.Range(0, conv.ParameterCount).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var x = Enumerable.Range(0, n * conv.InputShape.Size).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+        var y = new float[n * conv.OutputShape.Size];
+        var dy = Enumerable.Range(0, y.Length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var dx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        var dp = new float[p.Length];
+        var scratch = Enumerable.Repeat(float.NaN, conv.ScratchLength(n)).ToArray();  // nothing may rely on zeroed scratch
+        conv.Forward(p, x, y, n, scratch);
+        conv.Backward(p, x, y, dy, dx, dp, n, scratch);
+
+        int cin = conv.InputShape.C, h = conv.InputShape.H, w = conv.InputShape.W, cout = conv.OutputShape.C, oh = conv.OutputShape.H, ow = conv.OutputShape.W;
+        int k = conv.KernelSize, pad = conv.Padding == Padding.Same ? (k - 1) / 2 : 0, biases = p.Length - cout;
+        bool relu = which is "conv1" or "conv2" or "wide";
+        float X(int s, int ci, int iy, int ix) => iy < 0 || ix < 0 || iy >= h || ix >= w ? 0 : x[((s * cin + ci) * h + iy) * w + ix];
+        float Wt(int co, int ci, int ky, int kx) { var kernel = conv.Kernel(p, co, ci); return kernel.IsEmpty ? 0 : kernel[ky * k + kx]; }
+        var dz = new double[y.Length];
+        var dxExpected = new double[x.Length];
+        var dW = new double[cout, cin, k * k];
+        var db = new double[cout];
+        for (int s = 0; s < n; s++)
+            for (int co = 0; co < cout; co++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        double z = p[biases + co];
+                        for (int ci = 0; ci < cin; ci++)
+                            for (int ky = 0; ky < k; ky++)
+                                for (int kx = 0; kx < k; kx++) z += (double)Wt(co, ci, ky, kx) * X(s, ci, oy + ky - pad, ox + kx - pad);
+                        int o = ((s * cout + co) * oh + oy) * ow + ox;
+                        double expected = relu ? Math.Max(0, z) : z;
+                        Assert.True(Math.Abs(y[o] - expected) < 1e-4, $"{which} forward at {o}: {y[o]} vs {expected}");
+                        double g = relu && z <= 0 ? 0 : dy[o];
+                        db[co] += g;
+                        for (int ci = 0; ci < cin; ci++)
+                            for (int ky = 0; ky < k; ky++)
+                                for (int kx = 0; kx < k; kx++)
+                                {
+                                    int iy = oy + ky - pad, ix = ox + kx - pad;
+                                    dW[co, ci, ky * k + kx] += g * X(s, ci, iy, ix);
+                                    if (iy >= 0 && ix >= 0 && iy < h && ix < w) dxExpected[((s * cin + ci) * h + iy) * w + ix] += g * Wt(co, ci, ky, kx);
+                                }
+                    }
+        for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(dx[i] - dxExpected[i]) < 1e-4, $"{which} dx at {i}: {dx[i]} vs {dxExpected[i]}");
+        for (int co = 0; co < cout; co++)
+        {
+            Assert.True(Math.Abs(dp[biases + co] - db[co]) < 1e-3, $"{which} db[{co}]");
+            for (int ci = 0; ci < cin; ci++)
+            {
+                var kernel = conv.Kernel(dp, co, ci);
+                for (int i = 0; i < kernel.Length; i++)
+                    Assert.True(Math.Abs(kernel[i] - dW[co, ci, i]) < 1e-3, $"{which} dW[{co},{ci},{i}]: {kernel[i]} vs {dW[co, ci, i]}");
+            }
         }
     }
 }
