@@ -90,6 +90,7 @@ internal static class Pooling
         if (y.Length < rows * ow) throw new ArgumentException("Output too small.");
         ref float X = ref MemoryMarshal.GetReference(x);
         ref float Y = ref MemoryMarshal.GetReference(y);
+        if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2Vector(ref X, ref Y, rows, w); return; }
         for (int r = 0; r < rows; r++)
         {
             ref float top = ref Unsafe.Add(ref X, 2 * r * w);
@@ -114,6 +115,7 @@ internal static class Pooling
         ref float Y = ref MemoryMarshal.GetReference(y);
         ref float DY = ref MemoryMarshal.GetReference(dy);
         ref float DX = ref MemoryMarshal.GetReference(dx);
+        if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
         for (int r = 0; r < rows; r++)
         {
             int t = 2 * r * w;
@@ -129,6 +131,61 @@ internal static class Pooling
                 Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref DX, i0)), 0L);
                 Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref DX, i0 + w)), 0L);
                 Unsafe.Add(ref DX, i0 + (first >> 1) * w + (first & 1)) = mask == 0 ? 0 : Unsafe.Add(ref DY, o);
+            }
+        }
+    }
+
+    // Vector forms: 4 windows (8 input columns) at a time; a row's last group overlaps the one before
+    // (ow >= 4), which recomputes and rewrites the same values.
+    static readonly Vector256<int> Evens = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+    static readonly Vector256<int> Odds = Vector256.Create(1, 3, 5, 7, 1, 3, 5, 7);
+    static readonly Vector256<int> Pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+    static readonly Vector256<int> Swap = Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6);
+    static readonly Vector256<float> OddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2Vector(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float bottom = ref Unsafe.Add(ref top, w);
+            ref float dst = ref Unsafe.Add(ref Y, r * ow);
+            for (int o = 0; ; o += 4)
+            {
+                if (o > ow - 4) o = ow - 4;
+                var v = Vector256.Max(Vector256.LoadUnsafe(ref top, (nuint)(2 * o)), Vector256.LoadUnsafe(ref bottom, (nuint)(2 * o)));
+                var m = Vector256.Max(Vector256.Shuffle(v, Evens), Vector256.Shuffle(v, Odds));
+                m.GetLower().StoreUnsafe(ref dst, (nuint)o);
+                if (o == ow - 4) break;
+            }
+        }
+    }
+
+    // The window [a b / c d] takes its gradient at the first maximum in the order a, b, c, d: a lane
+    // takes it where it equals the maximum and no earlier lane of its window does.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2BackwardVector(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            int t = 2 * r * w;
+            for (int o = 0; ; o += 4)
+            {
+                if (o > ow - 4) o = ow - 4;
+                int i0 = t + 2 * o, q = r * ow + o;
+                var m = Vector256.Shuffle(Vector128.LoadUnsafe(ref Y, (nuint)q).ToVector256Unsafe(), Pairs);
+                var g = Vector256.Shuffle(Vector128.LoadUnsafe(ref DY, (nuint)q).ToVector256Unsafe(), Pairs);
+                var top = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)i0), m);
+                var bottom = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)(i0 + w)), m);
+                var topSwapped = Vector256.Shuffle(top, Swap);
+                var takeTop = Vector256.AndNot(top, topSwapped & OddLanes);
+                var takeBottom = Vector256.AndNot(Vector256.AndNot(bottom, top | topSwapped), Vector256.Shuffle(bottom, Swap) & OddLanes);
+                (takeTop & g).StoreUnsafe(ref DX, (nuint)i0);
+                (takeBottom & g).StoreUnsafe(ref DX, (nuint)(i0 + w));
+                if (o == ow - 4) break;
             }
         }
     }

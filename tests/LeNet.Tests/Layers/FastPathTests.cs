@@ -11,10 +11,17 @@ namespace LeNet.Tests.Layers;
 [Collection(SimdCollection.Name)]
 public sealed class FastPathTests
 {
-    [Fact]
-    public void MaxPool2d_2x2_routes_the_gradient_to_the_first_maximum_even_with_ties()
+    [Theory]
+    [MemberData(nameof(GemmTests.Widths), MemberType = typeof(GemmTests))]
+    public void MaxPool2d_2x2_routes_the_gradient_to_the_first_maximum_even_with_ties(SimdWidth width)
     {
-        const int n = 3, c = 2, h = 6, w = 8;
+        using var _ = Simd.Use(width);
+        foreach (var (h, w) in new[] { (6, 8), (28, 28), (10, 10), (4, 6), (2, 2) })
+            CheckMaxPool(3, 2, h, w);
+    }
+
+    static void CheckMaxPool(int n, int c, int h, int w)
+    {
         var pool = new MaxPool2d("p", new Shape(c, h, w));
         var rng = new Random(5);
         // Values from a small set, so windows often hold ties.
