@@ -116,6 +116,78 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// C[m,n] = (accumulate ? C : 0) + Σ_k A[m,k]·B[k,n] where row i of A is the k floats at a[rows[i]]
+    /// (shifted views of one buffer) and B is row-major: a convolution's weight gradient, transposed,
+    /// with the output gradient as B so that one vector of B holds 16 output maps.
+    /// </summary>
+    public static void MultiplyRowsNN(int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<int> rows, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        CheckRows(rows, m, k, a.Length);
+        CheckLengths(k, n, ldb, b.Length, "B");
+        CheckLengths(m, n, ldc, c.Length, "C");
+        if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        if (k == 0) return;
+        ref float A = ref Unsafe.AsRef(in a[0]);
+        ref float B = ref Unsafe.AsRef(in b[0]);
+        ref float C = ref c[0];
+        int j = 0;
+        if (Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= n; j += 16)
+            {
+                int i = 0;
+                for (; i + 8 <= m; i += 8) RowsBlock8x16(k, ref A, rows.Slice(i, 8), ref Unsafe.Add(ref B, j), ldb, ref Unsafe.Add(ref C, i * ldc + j), ldc);
+                for (; i < m; i++)
+                {
+                    Vector512<float> s = default;
+                    ref float ai = ref Unsafe.Add(ref A, rows[i]);
+                    for (int p = 0; p < k; p++) s = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ai, p)), Vector512.LoadUnsafe(ref B, (nuint)(p * ldb + j)), s);
+                    Add512(ref C, i * ldc + j, s);
+                }
+            }
+        if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8)
+                for (int i = 0; i < m; i++)
+                {
+                    Vector256<float> s = default;
+                    ref float ai = ref Unsafe.Add(ref A, rows[i]);
+                    for (int p = 0; p < k; p++) s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ai, p)), Vector256.LoadUnsafe(ref B, (nuint)(p * ldb + j)), s);
+                    Add256(ref C, i * ldc + j, s);
+                }
+        for (; j < n; j++)
+            for (int i = 0; i < m; i++)
+            {
+                float s = 0;
+                for (int p = 0; p < k; p++) s += a[rows[i] + p] * b[p * ldb + j];
+                c[i * ldc + j] += s;
+            }
+    }
+
+    // 8 shifted rows of A × 16 columns of B: 8 accumulators, per k step one load of B and 8 broadcasts.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RowsBlock8x16(int k, ref float A, ReadOnlySpan<int> rows, ref float b, int ldb, ref float c, int ldc)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        ref float a0 = ref Unsafe.Add(ref A, rows[0]), a1 = ref Unsafe.Add(ref A, rows[1]), a2 = ref Unsafe.Add(ref A, rows[2]), a3 = ref Unsafe.Add(ref A, rows[3]),
+            a4 = ref Unsafe.Add(ref A, rows[4]), a5 = ref Unsafe.Add(ref A, rows[5]), a6 = ref Unsafe.Add(ref A, rows[6]), a7 = ref Unsafe.Add(ref A, rows[7]);
+        for (int p = 0; p < k; p++)
+        {
+            var v = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * ldb));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, p)), v, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, p)), v, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, p)), v, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, p)), v, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, p)), v, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, p)), v, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, p)), v, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, p)), v, c7);
+        }
+        Add512(ref c, 0, c0); Add512(ref c, ldc, c1); Add512(ref c, 2 * ldc, c2); Add512(ref c, 3 * ldc, c3);
+        Add512(ref c, 4 * ldc, c4); Add512(ref c, 5 * ldc, c5); Add512(ref c, 6 * ldc, c6); Add512(ref c, 7 * ldc, c7);
+    }
+
     const int MaxStackRows = 4096;
     const int DotBlock = 1024;
 

@@ -100,6 +100,10 @@ public sealed class Conv2d : Layer
     // A convolution whose kernel covers its input (output 1×1, no padding) is a dense layer and runs as one.
 
     bool IsDense => OutputShape.H == 1 && OutputShape.W == 1 && _pad == 0;
+    // With 16 output maps or a multiple, the weight gradient goes as (input rows)·dzᵀ, one vector of dzᵀ
+    // holding 16 maps, over each sample's grid alone: the dot-product form would also run over the
+    // rows of the padded plane that have no output, and reduce every vector accumulator.
+    bool TransposedWeightGradient => Cout % 16 == 0;
     int Hp => InputShape.H + 2 * _pad;
     int Wp => InputShape.W + 2 * _pad;
     int G => RoundUp(Hp * Wp);                       // plane stride of the padded input and of dz on its grid
@@ -119,16 +123,17 @@ public sealed class Conv2d : Layer
     // [expanded table weights | their gradient] (table only) | padded input (Cin·c·G + slack)
     // | dz on the input grid (Cout·c·G) | padded dz (Cout·c·G2 + slack) | GEMM output (grid) | flipped
     // weights (Cin × Cout·k·k) | pre-activation gradient (n×output).
-    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DzPad, int Out, int WFlip, int Dz);
+    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DzPad, int Out, int WFlip, int DzT, int DWT, int Dz);
 
     Layout LayoutFor(int n)
     {
         int table = _table is null ? 0 : Cout * PatchSize;
-        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table + n * Cout);
+        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table + n * Cout);
         int c = Chunk(n);
         int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dzPad = dzGrid + Cout * c * G, output = dzPad + Cout * c * G2 + SlackD;
-        int wflip = output + Math.Max(Cout * Pf, Cin * Pb), dz = wflip + Cin * Cout * _k * _k;
-        return new Layout(0, table, x, dzGrid, dzPad, output, wflip, dz);
+        int wflip = output + Math.Max(Cout * Pf, Cin * Pb), dzT = wflip + Cin * Cout * _k * _k;
+        int dwT = dzT + (TransposedWeightGradient ? OutputShape.H * Wp * Cout : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * Cout : 0);
+        return new Layout(0, table, x, dzGrid, dzPad, output, wflip, dzT, dwT, dz);
     }
 
     public override int ScratchLength(int n) => LayoutFor(n).Dz + base.ScratchLength(n);
@@ -226,6 +231,9 @@ public sealed class Conv2d : Layer
             var output = scratch.Slice(at.Out, Cin * pb);
             bool needDx = !dx.IsEmpty;
             var flipped = scratch.Slice(at.WFlip, Cin * flippedCols);
+            var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
+            var dWT = scratch.Slice(at.DWT, at.Dz - at.DWT);
+            dWT.Clear();
             if (needDx)
             {
                 // flipped[ci, (co, ky, kx)] = w[co, ci, k-1-ky, k-1-kx]
@@ -259,7 +267,13 @@ public sealed class Conv2d : Layer
                         else for (int oy = 0; oy < oh; oy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref v, oy * ow), ow);
                         db[co] += TensorPrimitives.Sum(dzGrid.Slice((co * cn + s) * g, oh * wp));
                     }
-                Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
+                if (TransposedWeightGradient)
+                    for (int s = 0; s < cn; s++)
+                    {
+                        Gemm.Transpose(Cout, oh * wp, dzGrid[(s * g)..], len, dzT);
+                        Gemm.MultiplyRowsNN(kk, Cout, oh * wp, padded[(s * g)..], rows, dzT, Cout, dWT, Cout, accumulate: true);
+                    }
+                else Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
                 if (!needDx) continue;
 
                 // dx: the flipped kernels over dz padded by k-1, on a grid Wq wide.
@@ -283,6 +297,9 @@ public sealed class Conv2d : Layer
                 }
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+            if (TransposedWeightGradient)
+                for (int r = 0; r < kk; r++)
+                    for (int co = 0; co < Cout; co++) dW[co * kk + r] += dWT[r * Cout + co];
         }
 
         if (_table is not null)

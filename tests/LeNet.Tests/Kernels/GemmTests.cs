@@ -112,6 +112,33 @@ public class GemmTests
                 }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Row_tables_read_A_as_shifted_overlapping_views(SimdWidth width)
+    {
+        var rng = new Rng(4);
+        using var _ = Simd.Use(width);
+        foreach (int m in new[] { 1, 7, 8, 9, 25, 150 })
+            foreach (int n in new[] { 1, 6, 8, 16, 20, 32, 40 })
+                foreach (int k in new[] { 1, 13, 140 })
+                {
+                    var buffer = Random(2 * m + k + 30, rng);
+                    var rows = Enumerable.Range(0, m).Select(i => (i * 3 + i / 4) % (buffer.Length - k)).ToArray();
+                    int ldb = n + 1;
+                    var b = Random(k * ldb, rng); var c = Random(m * n, rng);
+                    var expected = (float[])c.Clone();
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            double s = expected[i * n + j];
+                            for (int p = 0; p < k; p++) s += (double)buffer[rows[i] + p] * b[p * ldb + j];
+                            expected[i * n + j] = (float)s;
+                        }
+                    Gemm.MultiplyRowsNN(m, n, k, buffer, rows, b, ldb, c, n, accumulate: true);
+                    for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - expected[i]) < 1e-3f, $"m={m} n={n} k={k} at {i}");
+                }
+    }
+
     [Fact]
     public void Row_tables_that_reach_past_B_are_refused()
     {
