@@ -1,0 +1,55 @@
+// The optimizers' update rules against their formulas, and the vector loops against the scalar
+// ones: the same parameters bit for bit at every SIMD width, whatever the length's remainder.
+using LeNet.Kernels;
+using LeNet.Tests.Kernels;
+using LeNet.Training;
+using Xunit;
+
+namespace LeNet.Tests.Training;
+
+[Collection(SimdCollection.Name)]
+public sealed class OptimizerTests
+{
+    static (float[] P, Optimizer O) Run(string name, SimdWidth width, int length)
+    {
+        using var _ = Simd.Use(width);
+        var rng = new Rng(9);
+        var p = Enumerable.Range(0, length).Select(_ => rng.Uniform(-1, 1)).ToArray();
+        var o = Optimizer.Create(name, length);
+        for (int step = 0; step < 5; step++)
+        {
+            var g = Enumerable.Range(0, length).Select(_ => rng.Uniform(-1, 1)).ToArray();
+            o.Step(p, g, 0.01f);
+        }
+        return (p, o);
+    }
+
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("adam")]
+    [InlineData("rmsprop")]
+    public void Every_width_gives_the_same_parameters_and_state(string name)
+    {
+        foreach (int length in new[] { 1, 7, 8, 61_706 })
+        {
+            var (reference, referenceOptimizer) = Run(name, SimdWidth.Scalar, length);
+            foreach (SimdWidth width in GemmTests.Widths())
+            {
+                var (p, o) = Run(name, width, length);
+                Assert.Equal(reference, p);
+                foreach (var (key, values) in referenceOptimizer.State) Assert.Equal(values, o.State[key]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Adam_takes_a_first_step_of_lr_against_the_gradient_sign()
+    {
+        // With bias correction, m̂ = g and v̂ = g² after one step: the update is lr·g/(|g| + ε).
+        var p = new float[] { 1f, -2f, 0.5f, 3f, 0f, 1f, 1f, 1f, 1f };
+        var g = new float[] { 0.3f, -4f, 1e-3f, 2f, -1f, 0.5f, 0.5f, 0.5f, -0.25f };
+        var expected = p.Select((v, i) => v - 0.1f * g[i] / (MathF.Abs(g[i]) + 1e-8f)).ToArray();
+        Optimizer.Create("adam", p.Length).Step(p, g, 0.1f);
+        for (int i = 0; i < p.Length; i++) Assert.Equal(expected[i], p[i], 5);
+    }
+}
