@@ -158,7 +158,7 @@ public sealed class Conv2d : Layer
                 var src = x.Slice((s0 + s) * inSize + ci * h * w, h * w);
                 ref float d = ref padded[(ci * cn + s) * g + _pad * wp + _pad];
                 ref float v = ref Unsafe.AsRef(in src[0]);
-                for (int y = 0; y < h; y++) Im2Col.CopyRow(ref Unsafe.Add(ref d, y * wp), ref Unsafe.Add(ref v, y * w), w);
+                for (int y = 0; y < h; y++) Rows.CopyRow(ref Unsafe.Add(ref d, y * wp), ref Unsafe.Add(ref v, y * w), w);
             }
     }
 
@@ -196,7 +196,7 @@ public sealed class Conv2d : Layer
                     ref float Y = ref ys[0];
                     for (int co = 0; co < Cout; co++)
                         for (int oy = 0; oy < oh; oy++)
-                            Im2Col.BiasRow(ref Unsafe.Add(ref Y, (co * oh + oy) * ow), ref Unsafe.Add(ref o, co * pf + oy * wp), bias[co], ow, relu);
+                            Rows.BiasRow(ref Unsafe.Add(ref Y, (co * oh + oy) * ow), ref Unsafe.Add(ref o, co * pf + oy * wp), bias[co], ow, relu);
                     if (!relu) Activations.Apply(Activation, ys);
                 }
             }
@@ -262,9 +262,9 @@ public sealed class Conv2d : Layer
                         {
                             ref float yv = ref Unsafe.AsRef(in y[at0]);
                             for (int oy = 0; oy < oh; oy++)
-                                Im2Col.ReluGradientRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref yv, oy * ow), ref Unsafe.Add(ref v, oy * ow), ow);
+                                Rows.ReluGradientRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref yv, oy * ow), ref Unsafe.Add(ref v, oy * ow), ow);
                         }
-                        else for (int oy = 0; oy < oh; oy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref v, oy * ow), ow);
+                        else for (int oy = 0; oy < oh; oy++) Rows.CopyRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref v, oy * ow), ow);
                         db[co] += TensorPrimitives.Sum(dzGrid.Slice((co * cn + s) * g, oh * wp));
                     }
                 if (TransposedWeightGradient)
@@ -283,7 +283,7 @@ public sealed class Conv2d : Layer
                     {
                         ref float d = ref dzPad[(co * cn + s) * g2 + (_k - 1) * wq + _k - 1];
                         ref float v = ref dzGrid[(co * cn + s) * g];
-                        for (int oy = 0; oy < oh; oy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, oy * wq), ref Unsafe.Add(ref v, oy * wp), ow);
+                        for (int oy = 0; oy < oh; oy++) Rows.CopyRow(ref Unsafe.Add(ref d, oy * wq), ref Unsafe.Add(ref v, oy * wp), ow);
                     }
                 RowTable(dzRows, Cout, _k, cn * g2, wq, _pad);
                 for (int s = 0; s < cn; s++)
@@ -293,7 +293,7 @@ public sealed class Conv2d : Layer
                     ref float o = ref output[0];
                     ref float d = ref dxs[0];
                     for (int ci = 0; ci < Cin; ci++)
-                        for (int yy = 0; yy < h; yy++) Im2Col.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref o, ci * pb + yy * wq), w);
+                        for (int yy = 0; yy < h; yy++) Rows.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref o, ci * pb + yy * wq), w);
                 }
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);

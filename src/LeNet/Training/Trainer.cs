@@ -36,11 +36,12 @@ public sealed record TrainingOptions
     };
 
     /// <summary>
-    /// The shortest recipe measured to reach 99.0% test accuracy with lenet5: fewer, larger steps at a
-    /// higher peak rate than <see cref="For"/>, which trains longer for a slightly better model.
+    /// A short recipe that reaches 99.0% test accuracy with lenet5 with a margin: fewer, larger steps at
+    /// a higher peak rate than <see cref="For"/>. Measured: 99.15% and 99.21% (seeds 1 and 2); with 8
+    /// epochs the result straddled 99.0% (98.93% to 99.09%), too close to promise.
     /// </summary>
     public static TrainingOptions Fast(string architecture) => architecture == Architectures.LeNet5
-        ? For(architecture) with { Epochs = 8, BatchSize = 128, LearningRate = 4e-3f }
+        ? For(architecture) with { Epochs = 10, BatchSize = 128, LearningRate = 4e-3f }
         : throw new LeNetException($"--fast has a recipe for {Architectures.LeNet5} only (got {architecture}).");
 
     public void Validate()
