@@ -28,7 +28,7 @@ int[] batches = [64, 256];
 int[] threadCounts = [1, Math.Min(2, Environment.ProcessorCount)];
 threadCounts = threadCounts.Distinct().ToArray();
 
-if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Architectures.LeNet5), int.Parse(Arg("--batch") ?? "64")); return 0; }
+if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Arg("--arch") ?? Architectures.LeNet5), int.Parse(Arg("--batch") ?? "16")); return 0; }
 var train = MnistDataset.Load(dataDir, train: true).Take(16384);
 var test = MnistDataset.Load(dataDir, train: false);
 var spec = Architectures.Default(Architectures.LeNet5);

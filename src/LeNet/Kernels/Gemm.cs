@@ -535,19 +535,19 @@ public static class Gemm
         }
         ref float A = ref Unsafe.AsRef(in a[0]);
         ref float B = ref Unsafe.AsRef(in b[0]);
-        int k16 = k & ~15;
-        int i = 0;
-        for (; i + 4 <= m; i += 4)
+        int k16 = k & ~15, m4 = m & ~3, n4 = n & ~3;
+        // Each group of 4 rows of B is read once and met by every block of 4 rows of A: B (a dense
+        // layer's weights, megabytes for cnn-wide) streams through once, A stays in cache.
+        for (int j = 0; j < n4; j += 4)
+            for (int i4 = 0; i4 < m4; i4 += 4) Dots4x4(k16, ref Unsafe.Add(ref A, i4 * lda), lda, ref B, rows.Slice(j, 4), c.Slice(i4 * ldc + j), ldc);
+        for (int i4 = 0; i4 < m4; i4++)
         {
-            int j = 0;
-            for (; j + 4 <= n; j += 4) Dots4x4(k16, ref Unsafe.Add(ref A, i * lda), lda, ref B, rows.Slice(j, 4), c.Slice(i * ldc + j), ldc);
             if (k16 < k)
-                for (int r = 0; r < 4; r++)
-                    for (int jj = 0; jj < (n & ~3); jj++) c[(i + r) * ldc + jj] += Tail(a, (i + r) * lda, b, rows[jj], k16, k);
-            for (; j < n; j++)
-                for (int r = 0; r < 4; r++)
-                    c[(i + r) * ldc + j] += Dot512(ref A, (i + r) * lda, ref B, rows[j], k16) + Tail(a, (i + r) * lda, b, rows[j], k16, k);
+                for (int jj = 0; jj < n4; jj++) c[i4 * ldc + jj] += Tail(a, i4 * lda, b, rows[jj], k16, k);
+            for (int j = n4; j < n; j++)
+                c[i4 * ldc + j] += Dot512(ref A, i4 * lda, ref B, rows[j], k16) + Tail(a, i4 * lda, b, rows[j], k16, k);
         }
+        int i = m4;
         for (; i + 2 <= m; i += 2)
         {
             int j = 0;

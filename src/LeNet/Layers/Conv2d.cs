@@ -100,10 +100,12 @@ public sealed class Conv2d : Layer
     // A convolution whose kernel covers its input (output 1×1, no padding) is a dense layer and runs as one.
 
     bool IsDense => OutputShape.H == 1 && OutputShape.W == 1 && _pad == 0;
-    // With 16 output maps or a multiple, the weight gradient goes as (input rows)·dzᵀ, one vector of dzᵀ
-    // holding 16 maps, over each sample's grid alone: the dot-product form would also run over the
-    // rows of the padded plane that have no output, and reduce every vector accumulator.
-    bool TransposedWeightGradient => Cout % 16 == 0;
+    // With 12 or more output maps the weight gradient goes as (input rows)·dzᵀ, one vector of dzᵀ
+    // holding 16 maps (their count rounded up to 16 with zero columns), over each sample's grid alone:
+    // the dot-product form would also run over the rows of the padded plane that have no output, and
+    // reduce every vector accumulator. With fewer maps most lanes would be padding.
+    bool TransposedWeightGradient => Cout >= 12;
+    int CoutPadded => RoundUp(Cout);
     int Hp => InputShape.H + 2 * _pad;
     int Wp => InputShape.W + 2 * _pad;
     int G => RoundUp(Hp * Wp);                       // plane stride of the padded input and of dz on its grid
@@ -132,7 +134,7 @@ public sealed class Conv2d : Layer
         int c = Chunk(n);
         int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dzPad = dzGrid + Cout * c * G, output = dzPad + Cout * c * G2 + SlackD;
         int wflip = output + Math.Max(Cout * Pf, Cin * Pb), dzT = wflip + Cin * Cout * _k * _k;
-        int dwT = dzT + (TransposedWeightGradient ? OutputShape.H * Wp * Cout : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * Cout : 0);
+        int dwT = dzT + (TransposedWeightGradient ? OutputShape.H * Wp * CoutPadded : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * CoutPadded : 0);
         return new Layout(0, table, x, dzGrid, dzPad, output, wflip, dzT, dwT, dz);
     }
 
@@ -234,6 +236,8 @@ public sealed class Conv2d : Layer
             var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
             var dWT = scratch.Slice(at.DWT, at.Dz - at.DWT);
             dWT.Clear();
+            dzT.Clear();   // the padding columns stay zero
+            int ldT = CoutPadded;
             if (needDx)
             {
                 // flipped[ci, (co, ky, kx)] = w[co, ci, k-1-ky, k-1-kx]
@@ -270,8 +274,12 @@ public sealed class Conv2d : Layer
                 if (TransposedWeightGradient)
                     for (int s = 0; s < cn; s++)
                     {
-                        Gemm.Transpose(Cout, oh * wp, dzGrid[(s * g)..], len, dzT);
-                        Gemm.MultiplyRowsNN(kk, Cout, oh * wp, padded[(s * g)..], rows, dzT, Cout, dWT, Cout, accumulate: true);
+                        for (int co = 0; co < Cout; co++)
+                        {
+                            var src = dzGrid.Slice(co * len + s * g, oh * wp);
+                            for (int t = 0; t < src.Length; t++) dzT[t * ldT + co] = src[t];
+                        }
+                        Gemm.MultiplyRowsNN(kk, ldT, oh * wp, padded[(s * g)..], rows, dzT, ldT, dWT, ldT, accumulate: true);
                     }
                 else Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
                 if (!needDx) continue;
@@ -299,7 +307,7 @@ public sealed class Conv2d : Layer
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
             if (TransposedWeightGradient)
                 for (int r = 0; r < kk; r++)
-                    for (int co = 0; co < Cout; co++) dW[co * kk + r] += dWT[r * Cout + co];
+                    for (int co = 0; co < Cout; co++) dW[co * kk + r] += dWT[r * CoutPadded + co];
         }
 
         if (_table is not null)

@@ -187,7 +187,11 @@ public sealed class Trainer
     // A worker's share of a step goes through the network in micro-batches: the activations and
     // gradients of a few samples stay in the core's L2 cache, where a whole share (megabytes at batch
     // 64) would stream through memory layer after layer. Gradients add up, so the step is the same.
+    // A network whose weights do not fit in L2 (cnn-wide: 6 MB) would instead stream its weights
+    // once per micro-batch, so it takes the whole share at once.
     const int MicroBatch = 16;
+    const int CacheResidentWeightBytes = 1 << 20;
+    int _microBatch = MicroBatch;
 
     void RunSlice(int w)
     {
@@ -196,9 +200,9 @@ public sealed class Trainer
         var ws = _workspaces[w];
         Array.Clear(ws.ParameterGradients);
         _losses[w] = 0; _corrects[w] = 0;
-        for (int s0 = 0; s0 < m; s0 += MicroBatch)
+        for (int s0 = 0; s0 < m; s0 += _microBatch)
         {
-            int count = Math.Min(MicroBatch, m - s0);
+            int count = Math.Min(_microBatch, m - s0);
             for (int s = 0; s < count; s++)
             {
                 int idx = _order[lo + s0 + s];
@@ -224,7 +228,8 @@ public sealed class Trainer
     {
         int threads = _o.Threads, batch = _o.BatchSize, steps = StepsPerEpoch;
         long totalSteps = (long)steps * _o.Epochs;
-        int perWorker = Math.Min(MicroBatch, (batch + threads - 1) / threads);
+        int share = (batch + threads - 1) / threads;
+        int perWorker = _microBatch = _net.Parameters.Length * sizeof(float) <= CacheResidentWeightBytes ? Math.Min(MicroBatch, share) : share;
         var workspaces = _workspaces = Enumerable.Range(0, threads).Select(_ => _net.CreateWorkspace(perWorker)).ToArray();
         _labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
         _distorted = Enumerable.Range(0, threads).Select(_ => new byte[MnistDataset.Pixels]).ToArray();

@@ -63,7 +63,7 @@ public sealed class FastPathTests
     public static TheoryData<SimdWidth, string> ConvCases()
     {
         var data = new TheoryData<SimdWidth, string>();
-        foreach (SimdWidth w in GemmTests.Widths()) foreach (var c in new[] { "conv1", "conv2", "conv3", "C3", "wide" }) data.Add(w, c);
+        foreach (SimdWidth w in GemmTests.Widths()) foreach (var c in new[] { "conv1", "conv2", "conv3", "C3", "wide", "wide30" }) data.Add(w, c);
         return data;
     }
 
@@ -80,6 +80,7 @@ public sealed class FastPathTests
             "conv2" => new Conv2d("c", new Shape(6, 14, 14), 16, 5, Padding.Valid, Activation.Relu),
             "conv3" => new Conv2d("c", new Shape(16, 5, 5), 120, 5, Padding.Valid, Activation.None),
             "C3" => new Conv2d("c", new Shape(6, 14, 14), 16, 5, Padding.Valid, Activation.None, table),
+            "wide30" => new Conv2d("c", new Shape(3, 12, 12), 30, 3, Padding.Valid, Activation.Relu),  // 30 maps: padded to 32 lanes
             _ => new Conv2d("c", new Shape(4, 13, 13), 7, 3, Padding.Same, Activation.Relu),
         };
         int n = 11;  // more than one chunk, the last one short
@@ -96,7 +97,7 @@ public sealed class FastPathTests
 
         int cin = conv.InputShape.C, h = conv.InputShape.H, w = conv.InputShape.W, cout = conv.OutputShape.C, oh = conv.OutputShape.H, ow = conv.OutputShape.W;
         int k = conv.KernelSize, pad = conv.Padding == Padding.Same ? (k - 1) / 2 : 0, biases = p.Length - cout;
-        bool relu = which is "conv1" or "conv2" or "wide";
+        bool relu = which is "conv1" or "conv2" or "wide" or "wide30";
         float X(int s, int ci, int iy, int ix) => iy < 0 || ix < 0 || iy >= h || ix >= w ? 0 : x[((s * cin + ci) * h + iy) * w + ix];
         float Wt(int co, int ci, int ky, int kx) { var kernel = conv.Kernel(p, co, ci); return kernel.IsEmpty ? 0 : kernel[ky * k + kx]; }
         var dz = new double[y.Length];
