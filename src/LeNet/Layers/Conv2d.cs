@@ -172,8 +172,7 @@ public sealed class Conv2d : Layer
         int outSize = OutputShape.Size, kk = PatchSize;
         if (IsDense)
         {
-            Gemm.MultiplyNT(n, Cout, kk, x, kk, weights, kk, y, Cout, accumulate: false);
-            for (int s = 0; s < n; s++) TensorPrimitives.Add(y.Slice(s * Cout, Cout), bias, y.Slice(s * Cout, Cout));
+            Dense.AffineForward(weights, bias, x, y, n, kk, Cout);
             Activations.Apply(Activation, y[..(n * outSize)]);
         }
         else
@@ -219,7 +218,7 @@ public sealed class Conv2d : Layer
         var dW = _table is null ? dp[..WeightCount] : scratch.Slice(at.TableDW, Cout * kk);
         if (_table is not null) dW.Clear();
         var db = dp.Slice(WeightCount, Cout);
-        if (IsDense) DenseBackward(weights, x, dz, dx, dW, db, n, scratch.Slice(at.Out, Cout * n));
+        if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
         else
         {
             int chunk = Chunk(n), g = G, g2 = G2, wp = Wp, wq = Wq, pb = Pb, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W;
@@ -322,17 +321,6 @@ public sealed class Conv2d : Layer
                     TensorPrimitives.Add(d, dW.Slice(co * kk + ci * kk2, kk2), d);
                 }
         }
-    }
-
-    // Output 1×1 without padding: y = x·Wᵀ + b over the batch, like a dense layer.
-    void DenseBackward(ReadOnlySpan<float> weights, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW,
-        Span<float> db, int n, Span<float> dzT)
-    {
-        int kk = PatchSize;
-        for (int s = 0; s < n; s++) TensorPrimitives.Add(db, dz.Slice(s * Cout, Cout), db);
-        Gemm.Transpose(n, Cout, dz, Cout, dzT);
-        Gemm.MultiplyNN(Cout, kk, n, dzT, n, x, kk, dW, kk, accumulate: true);     // dW += dzᵀ·x
-        if (!dx.IsEmpty) Gemm.MultiplyNN(n, kk, Cout, dz, Cout, weights, kk, dx, kk, accumulate: false);  // dx = dz·W
     }
 
     /// <summary>Weights as a (Cout, Cin·k·k) matrix: the parameters themselves, or the table expanded with zeros.</summary>

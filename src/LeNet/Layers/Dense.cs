@@ -24,13 +24,7 @@ public sealed class Dense : Layer
 
     public override void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch)
     {
-        var bias = p.Slice(Out * In, Out);
-        Gemm.MultiplyNT(n, Out, In, x, In, p, In, y, Out, accumulate: false);
-        for (int s = 0; s < n; s++)
-        {
-            var row = y.Slice(s * Out, Out);
-            TensorPrimitives.Add(row, bias, row);
-        }
+        AffineForward(p[..(Out * In)], p.Slice(Out * In, Out), x, y, n, In, Out);
         Activations.Apply(Activation, y[..(n * Out)]);
     }
 
@@ -40,11 +34,27 @@ public sealed class Dense : Layer
         var dzBuf = scratch[..(n * Out)];
         ReadOnlySpan<float> dz = dy[..(n * Out)];
         if (Activation != Activation.None) { Activations.Backward(Activation, y[..(n * Out)], dz, dzBuf); dz = dzBuf; }
-        var dzT = scratch.Slice(n * Out, n * Out);
-        Gemm.Transpose(n, Out, dz, Out, dzT);
-        Gemm.MultiplyNN(Out, In, n, dzT, n, x, In, dp, In, accumulate: true);   // dW += dzᵀ·x
-        var db = dp.Slice(Out * In, Out);
-        for (int o = 0; o < Out; o++) db[o] += TensorPrimitives.Sum(dzT.Slice(o * n, n));
-        if (!dx.IsEmpty) Gemm.MultiplyNN(n, In, Out, dz, Out, p, In, dx, In, accumulate: false); // dx = dz·W
+        AffineBackward(p[..(Out * In)], x, dz, dx, dp[..(Out * In)], dp.Slice(Out * In, Out), n, In, Out, scratch.Slice(n * Out, n * Out));
+    }
+
+    /// <summary>y = x·Wᵀ + b for n rows: W is (outputs, inputs). Also a convolution whose kernel covers its input.</summary>
+    internal static void AffineForward(ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, int inputs, int outputs)
+    {
+        Gemm.MultiplyNT(n, outputs, inputs, x, inputs, w, inputs, y, outputs, accumulate: false);
+        for (int s = 0; s < n; s++)
+        {
+            var row = y.Slice(s * outputs, outputs);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    /// <summary>Given dz = ∂L/∂y: dW += dzᵀ·x, db += Σ dz, and dx = dz·W when dx is not empty. dzT is scratch (n × outputs).</summary>
+    internal static void AffineBackward(ReadOnlySpan<float> w, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW, Span<float> db,
+        int n, int inputs, int outputs, Span<float> dzT)
+    {
+        Gemm.Transpose(n, outputs, dz, outputs, dzT);
+        Gemm.MultiplyNN(outputs, inputs, n, dzT, n, x, inputs, dW, inputs, accumulate: true);   // dW += dzᵀ·x
+        for (int o = 0; o < outputs; o++) db[o] += TensorPrimitives.Sum(dzT.Slice(o * n, n));
+        if (!dx.IsEmpty) Gemm.MultiplyNN(n, inputs, outputs, dz, outputs, w, inputs, dx, inputs, accumulate: false); // dx = dz·W
     }
 }
