@@ -94,9 +94,11 @@ public sealed class Conv2d : Layer
     // of the weights with the floats at oy·Wp + ox + (ci·cn·G + ky·Wp + kx): every row of the unfolded
     // matrix is a shifted view of the padded input, so the GEMM reads the input itself through a table
     // of row offsets and no im2col is formed. The output is computed on a grid Wp wide (the columns
-    // past OW are computed and dropped). The input gradient is the same on the zero-padded output
-    // gradient with the kernels flipped; the weight gradient is one long dot product per weight over
-    // the chunk, with the output gradient laid out on the input's grid (zeros off the valid units).
+    // past OW are computed and dropped). The output gradient is laid on the same grid (zeros off the
+    // valid units). The input gradient is the transpose: for each kernel offset (ky, kx), the Cin×Cout
+    // slice of the weights times dz, added into the padded input-gradient planes shifted by ky·Wp + kx
+    // (the col2im folded into the GEMM's accumulating stores). The weight gradient is one long dot
+    // product per weight over the chunk, or (input rows)·dzᵀ with many maps.
     // A convolution whose kernel covers its input (output 1×1, no padding) is a dense layer and runs as one.
 
     bool IsDense => OutputShape.H == 1 && OutputShape.W == 1 && _pad == 0;
@@ -108,34 +110,29 @@ public sealed class Conv2d : Layer
     int CoutPadded => RoundUp(Cout);
     int Hp => InputShape.H + 2 * _pad;
     int Wp => InputShape.W + 2 * _pad;
-    int G => RoundUp(Hp * Wp);                       // plane stride of the padded input and of dz on its grid
-    int Pf => RoundUp(OutputShape.H * Wp);           // forward grid per sample
-    int Wq => OutputShape.W + 2 * (_k - 1);          // width of the padded output gradient
-    int Hq => OutputShape.H + 2 * (_k - 1);
-    int G2 => RoundUp(Hq * Wq);                      // plane stride of the padded output gradient
-    int Pb => RoundUp(InputShape.H * Wq);            // input-gradient grid per sample
-    int SlackX => Pf + _k * Wp + 16;                 // floats read past the last plane (garbage columns only)
-    int SlackD => Pb + (_k + _pad) * Wq + 16;
+    int G => RoundUp(Hp * Wp);                       // plane stride of the padded input, dz on its grid and the padded dx
+    int Pf => RoundUp(OutputShape.H * Wp);           // output grid per sample
+    int SlackX => Pf + _k * Wp + 16;                 // floats past the last plane that the grid reaches (garbage or zeros only)
     static int RoundUp(int v) => (v + 15) & ~15;
 
-    // Samples per chunk: the padded input, dz on its grid and the padded dz of a chunk stay within about 512 KB.
-    int Chunk(int n) => Math.Max(1, Math.Min(n, (1 << 17) / ((Cin + Cout) * G + Cout * G2)));
+    // Samples per chunk: the padded input, dz on its grid and the padded dx of a chunk stay within about 512 KB.
+    int Chunk(int n) => Math.Max(1, Math.Min(n, (1 << 17) / ((2 * Cin + Cout) * G)));
 
     // Scratch layout for a call with n samples (c = samples per chunk):
     // [expanded table weights | their gradient] (table only) | padded input (Cin·c·G + slack)
-    // | dz on the input grid (Cout·c·G) | padded dz (Cout·c·G2 + slack) | GEMM output (grid) | flipped
-    // weights (Cin × Cout·k·k) | pre-activation gradient (n×output).
-    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DzPad, int Out, int WFlip, int DzT, int DWT, int Dz);
+    // | dz on the input grid (Cout·c·G) | padded dx (Cin·c·G + slack) | GEMM output (grid) | transposed
+    // weights (k·k × Cin × Cout) | dzᵀ and dWᵀ (many maps) | pre-activation gradient (n×output).
+    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int Dz);
 
     Layout LayoutFor(int n)
     {
         int table = _table is null ? 0 : Cout * PatchSize;
         if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table + n * Cout);
         int c = Chunk(n);
-        int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dzPad = dzGrid + Cout * c * G, output = dzPad + Cout * c * G2 + SlackD;
-        int wflip = output + Math.Max(Cout * Pf, Cin * Pb), dzT = wflip + Cin * Cout * _k * _k;
+        int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dxPad = dzGrid + Cout * c * G, output = dxPad + Cin * c * G + SlackX;
+        int wT = output + Cout * Pf, dzT = wT + Cin * Cout * _k * _k;
         int dwT = dzT + (TransposedWeightGradient ? OutputShape.H * Wp * CoutPadded : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * CoutPadded : 0);
-        return new Layout(0, table, x, dzGrid, dzPad, output, wflip, dzT, dwT, dz);
+        return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dz);
     }
 
     public override int ScratchLength(int n) => LayoutFor(n).Dz + base.ScratchLength(n);
@@ -221,17 +218,16 @@ public sealed class Conv2d : Layer
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
         else
         {
-            int chunk = Chunk(n), g = G, g2 = G2, wp = Wp, wq = Wq, pb = Pb, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W;
-            int kk2 = _k * _k, flippedCols = Cout * kk2;
-            int[]? rented = Math.Max(kk, flippedCols) > 1024 ? System.Buffers.ArrayPool<int>.Shared.Rent(kk + flippedCols) : null;
-            Span<int> all = rented is null ? stackalloc int[kk + flippedCols] : rented.AsSpan(0, kk + flippedCols);
+            int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W;
+            int kk2 = _k * _k, cinCout = Cin * Cout;
+            int[]? rented = kk + Cout > 1024 ? System.Buffers.ArrayPool<int>.Shared.Rent(kk + Cout) : null;
+            Span<int> all = rented is null ? stackalloc int[kk + Cout] : rented.AsSpan(0, kk + Cout);
             Span<int> rows = all[..kk], dzRows = all[kk..];
             var padded = scratch.Slice(at.X, at.DzGrid - at.X);
-            var dzGrid = scratch.Slice(at.DzGrid, at.DzPad - at.DzGrid);
-            var dzPad = scratch.Slice(at.DzPad, at.Out - at.DzPad);
-            var output = scratch.Slice(at.Out, Cin * pb);
+            var dzGrid = scratch.Slice(at.DzGrid, at.DxPad - at.DzGrid);
+            var dxPad = scratch.Slice(at.DxPad, at.Out - at.DxPad);
             bool needDx = !dx.IsEmpty;
-            var flipped = scratch.Slice(at.WFlip, Cin * flippedCols);
+            var wT = scratch.Slice(at.WT, kk2 * cinCout);
             var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
             var dWT = scratch.Slice(at.DWT, at.Dz - at.DWT);
             dWT.Clear();
@@ -239,13 +235,12 @@ public sealed class Conv2d : Layer
             int ldT = CoutPadded;
             if (needDx)
             {
-                // flipped[ci, (co, ky, kx)] = w[co, ci, k-1-ky, k-1-kx]
+                // wT[(ky, kx), ci, co] = w[co, ci, ky, kx]: for each kernel offset, the Cin×Cout matrix that takes dz to dx.
                 for (int co = 0; co < Cout; co++)
                     for (int ci = 0; ci < Cin; ci++)
                     {
                         var kernel = weights.Slice(co * kk + ci * kk2, kk2);
-                        var dst = flipped.Slice(ci * flippedCols + co * kk2, kk2);
-                        for (int i = 0; i < kk2; i++) dst[i] = kernel[kk2 - 1 - i];
+                        for (int o = 0; o < kk2; o++) wT[o * cinCout + ci * Cout + co] = kernel[o];
                     }
             }
             for (int s0 = 0; s0 < n; s0 += chunk)
@@ -273,34 +268,28 @@ public sealed class Conv2d : Layer
                 if (TransposedWeightGradient)
                     for (int s = 0; s < cn; s++)
                     {
-                        for (int co = 0; co < Cout; co++)
-                        {
-                            var src = dzGrid.Slice(co * len + s * g, oh * wp);
-                            for (int t = 0; t < src.Length; t++) dzT[t * ldT + co] = src[t];
-                        }
+                        Gemm.Transpose(Cout, oh * wp, dzGrid[(s * g)..], len, dzT, ldT);
                         Gemm.MultiplyRowsNN(kk, ldT, oh * wp, padded[(s * g)..], rows, dzT, ldT, dWT, ldT, accumulate: true);
                     }
                 else Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
                 if (!needDx) continue;
 
-                // dx: the flipped kernels over dz padded by k-1, on a grid Wq wide.
-                dzPad[..(Cout * cn * g2 + SlackD)].Clear();
-                for (int co = 0; co < Cout; co++)
-                    for (int s = 0; s < cn; s++)
-                    {
-                        ref float d = ref dzPad[(co * cn + s) * g2 + (_k - 1) * wq + _k - 1];
-                        ref float v = ref dzGrid[(co * cn + s) * g];
-                        for (int oy = 0; oy < oh; oy++) Rows.CopyRow(ref Unsafe.Add(ref d, oy * wq), ref Unsafe.Add(ref v, oy * wp), ow);
-                    }
-                RowTable(dzRows, Cout, _k, cn * g2, wq, _pad);
+                // dx: for each kernel offset, wT·dz over the sample's grid, added into the padded dx planes
+                // shifted by that offset. A block of the GEMM's rows is a set of input maps (distinct
+                // planes), so no two rows of one block overlap; blocks store in order.
+                dxPad[..(Cin * len + SlackX)].Clear();
+                for (int co = 0; co < Cout; co++) dzRows[co] = co * len;
                 for (int s = 0; s < cn; s++)
                 {
-                    Gemm.MultiplyNNRows(Cin, pb, flippedCols, flipped, flippedCols, dzPad[(s * g2)..], dzRows, output, pb, accumulate: false);
-                    var dxs = dx.Slice((s0 + s) * inSize, inSize);
-                    ref float o = ref output[0];
-                    ref float d = ref dxs[0];
+                    for (int o = 0; o < kk2; o++)
+                        Gemm.MultiplyNNRows(Cin, pf, Cout, wT[(o * cinCout)..], Cout, dzGrid[(s * g)..], dzRows,
+                            dxPad[(s * g + o / _k * wp + o % _k)..], len, accumulate: true);
+                    ref float d = ref dx[(s0 + s) * inSize];
                     for (int ci = 0; ci < Cin; ci++)
-                        for (int yy = 0; yy < h; yy++) Rows.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref o, ci * pb + yy * wq), w);
+                    {
+                        ref float src = ref dxPad[(ci * cn + s) * g + _pad * wp + _pad];
+                        for (int yy = 0; yy < h; yy++) Rows.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref src, yy * wp), w);
+                    }
                 }
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);

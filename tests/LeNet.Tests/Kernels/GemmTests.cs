@@ -139,6 +139,28 @@ public class GemmTests
                 }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Transpose_moves_every_element_and_leaves_the_padding_columns(SimdWidth width)
+    {
+        var rng = new Rng(3);
+        using var _ = Simd.Use(width);
+        foreach (int rows in new[] { 1, 6, 8, 12, 16, 17 })
+            foreach (int cols in new[] { 1, 9, 140 })
+            {
+                int lds = cols + 5, ldd = rows + 4;
+                var src = Random(rows * lds, rng);
+                var dst = Enumerable.Repeat(7f, cols * ldd).ToArray();
+                Gemm.Transpose(rows, cols, src, lds, dst, ldd);
+                for (int j = 0; j < cols; j++)
+                {
+                    for (int i = 0; i < rows; i++) Assert.Equal(src[i * lds + j], dst[j * ldd + i]);
+                    for (int i = rows; i < ldd; i++) Assert.Equal(7f, dst[j * ldd + i]);
+                }
+            }
+        Assert.Throws<ArgumentException>(() => Gemm.Transpose(4, 4, new float[16], 4, new float[15]));
+    }
+
     [Fact]
     public void Row_tables_that_reach_past_B_are_refused()
     {
