@@ -548,11 +548,17 @@ public static class Gemm
         }
         ref float A = ref Unsafe.AsRef(in a[0]);
         ref float B = ref Unsafe.AsRef(in b[0]);
-        int k16 = k & ~15, m4 = m & ~3, n4 = n & ~3;
-        // Each group of 4 rows of B is read once and met by every block of 4 rows of A: B (a dense
+        int k16 = k & ~15, n4 = n & ~3;
+        // A block of 6 rows of A first where blocks of 4 would leave 2 or 3 (6 maps: LeNet's first
+        // layer's weight gradient), so those rows do not read B again in a block of 2.
+        int six = m >= 6 && (m & 3) >= 2 ? 6 : 0, m4 = six + ((m - six) & ~3);
+        // Each group of 4 rows of B is read once and met by every block of rows of A: B (a dense
         // layer's weights, megabytes for cnn-wide) streams through once, A stays in cache.
         for (int j = 0; j < n4; j += 4)
-            for (int i4 = 0; i4 < m4; i4 += 4) Dots4x4(k16, ref Unsafe.Add(ref A, i4 * lda), lda, ref B, rows.Slice(j, 4), c.Slice(i4 * ldc + j), ldc);
+        {
+            if (six > 0) Dots6x4(k16, ref A, lda, ref B, rows.Slice(j, 4), c[j..], ldc);
+            for (int i4 = six; i4 < m4; i4 += 4) Dots4x4(k16, ref Unsafe.Add(ref A, i4 * lda), lda, ref B, rows.Slice(j, 4), c.Slice(i4 * ldc + j), ldc);
+        }
         for (int i4 = 0; i4 < m4; i4++)
         {
             if (k16 < k)
@@ -602,6 +608,42 @@ public static class Gemm
                 c[i * ldc + j] += Dot512(ref A, i * lda, ref B, rows[j], k16) + Tail(a, i * lda, b, rows[j], k16, k);
     }
 
+    // 6 rows of A against 4 rows of B: 24 accumulators, 10 loads per 24 FMAs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Dots6x4(int k16, ref float a, int lda, ref float B, ReadOnlySpan<int> rows, Span<float> c, int ldc)
+    {
+        Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default,
+            s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default,
+            s40 = default, s41 = default, s42 = default, s43 = default, s50 = default, s51 = default, s52 = default, s53 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda),
+            a4 = ref Unsafe.Add(ref a, 4 * lda), a5 = ref Unsafe.Add(ref a, 5 * lda);
+        ref float b = ref Unsafe.Add(ref B, rows[0]), b1 = ref Unsafe.Add(ref B, rows[1]), b2 = ref Unsafe.Add(ref B, rows[2]), b3 = ref Unsafe.Add(ref B, rows[3]);
+        for (int p = 0; p < k16; p += 16)
+        {
+            nuint o = (nuint)p;
+            var v0 = Vector512.LoadUnsafe(ref b, o); var v1 = Vector512.LoadUnsafe(ref b1, o);
+            var v2 = Vector512.LoadUnsafe(ref b2, o); var v3 = Vector512.LoadUnsafe(ref b3, o);
+            var u = Vector512.LoadUnsafe(ref a, o);
+            s00 = Vector512.FusedMultiplyAdd(u, v0, s00); s01 = Vector512.FusedMultiplyAdd(u, v1, s01); s02 = Vector512.FusedMultiplyAdd(u, v2, s02); s03 = Vector512.FusedMultiplyAdd(u, v3, s03);
+            u = Vector512.LoadUnsafe(ref a1, o);
+            s10 = Vector512.FusedMultiplyAdd(u, v0, s10); s11 = Vector512.FusedMultiplyAdd(u, v1, s11); s12 = Vector512.FusedMultiplyAdd(u, v2, s12); s13 = Vector512.FusedMultiplyAdd(u, v3, s13);
+            u = Vector512.LoadUnsafe(ref a2, o);
+            s20 = Vector512.FusedMultiplyAdd(u, v0, s20); s21 = Vector512.FusedMultiplyAdd(u, v1, s21); s22 = Vector512.FusedMultiplyAdd(u, v2, s22); s23 = Vector512.FusedMultiplyAdd(u, v3, s23);
+            u = Vector512.LoadUnsafe(ref a3, o);
+            s30 = Vector512.FusedMultiplyAdd(u, v0, s30); s31 = Vector512.FusedMultiplyAdd(u, v1, s31); s32 = Vector512.FusedMultiplyAdd(u, v2, s32); s33 = Vector512.FusedMultiplyAdd(u, v3, s33);
+            u = Vector512.LoadUnsafe(ref a4, o);
+            s40 = Vector512.FusedMultiplyAdd(u, v0, s40); s41 = Vector512.FusedMultiplyAdd(u, v1, s41); s42 = Vector512.FusedMultiplyAdd(u, v2, s42); s43 = Vector512.FusedMultiplyAdd(u, v3, s43);
+            u = Vector512.LoadUnsafe(ref a5, o);
+            s50 = Vector512.FusedMultiplyAdd(u, v0, s50); s51 = Vector512.FusedMultiplyAdd(u, v1, s51); s52 = Vector512.FusedMultiplyAdd(u, v2, s52); s53 = Vector512.FusedMultiplyAdd(u, v3, s53);
+        }
+        c[0] += Vector512.Sum(s00); c[1] += Vector512.Sum(s01); c[2] += Vector512.Sum(s02); c[3] += Vector512.Sum(s03);
+        c[ldc] += Vector512.Sum(s10); c[ldc + 1] += Vector512.Sum(s11); c[ldc + 2] += Vector512.Sum(s12); c[ldc + 3] += Vector512.Sum(s13);
+        c[2 * ldc] += Vector512.Sum(s20); c[2 * ldc + 1] += Vector512.Sum(s21); c[2 * ldc + 2] += Vector512.Sum(s22); c[2 * ldc + 3] += Vector512.Sum(s23);
+        c[3 * ldc] += Vector512.Sum(s30); c[3 * ldc + 1] += Vector512.Sum(s31); c[3 * ldc + 2] += Vector512.Sum(s32); c[3 * ldc + 3] += Vector512.Sum(s33);
+        c[4 * ldc] += Vector512.Sum(s40); c[4 * ldc + 1] += Vector512.Sum(s41); c[4 * ldc + 2] += Vector512.Sum(s42); c[4 * ldc + 3] += Vector512.Sum(s43);
+        c[5 * ldc] += Vector512.Sum(s50); c[5 * ldc + 1] += Vector512.Sum(s51); c[5 * ldc + 2] += Vector512.Sum(s52); c[5 * ldc + 3] += Vector512.Sum(s53);
+    }
+
     // 4 rows of A against 4 rows of B: 16 dot products in 16 accumulators, 8 loads per 16 FMAs.
     // Adds the first k16 terms of each to C; the caller adds the rest.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -634,10 +676,19 @@ public static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static float Dot512(ref float a, int ao, ref float b, int bo, int k16)
     {
-        Vector512<float> s = default;
-        for (int p = 0; p < k16; p += 16)
-            s = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p)), s);
-        return Vector512.Sum(s);
+        // Four chains, so the loads rather than the FMA latency set the pace.
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        int p = 0;
+        for (; p + 64 <= k16; p += 64)
+        {
+            s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p)), s0);
+            s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p + 16)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p + 16)), s1);
+            s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p + 32)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p + 32)), s2);
+            s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p + 48)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p + 48)), s3);
+        }
+        for (; p < k16; p += 16)
+            s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)(ao + p)), Vector512.LoadUnsafe(ref b, (nuint)(bo + p)), s0);
+        return Vector512.Sum((s0 + s1) + (s2 + s3));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
