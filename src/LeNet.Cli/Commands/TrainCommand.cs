@@ -33,6 +33,7 @@ public static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = $"Worker threads. Default: all cores ({Environment.ProcessorCount}).", HelpName = "N" };
         var limit = new Option<int>("--limit") { Description = "Train on the first N training images only (quick runs). Default: all.", HelpName = "N" };
         var augment = new Option<bool>("--augment") { Description = "Distort each training image at random as it is used (translation, scaling, squeezing, shearing), as in the 1998 paper." };
+        var smoothing = new Option<float?>("--label-smoothing") { Description = "Softmax networks: train towards 1 − X on the right class and X/10 on every class instead of one-hot labels (0 to below 1). Default: 0 (0.1 with --fast).", HelpName = "X" };
         var data = Cli.DataOption();
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
         var log = new Option<string?>("--log") { Description = "Append metrics to a CSV file: epoch, step, train loss/acc, test loss/acc, lr, seconds.", HelpName = "FILE.csv" };
@@ -42,7 +43,7 @@ public static class TrainCommand
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, data, output, log, report, resume,
+            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, smoothing, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -85,6 +86,7 @@ public static class TrainCommand
                     Threads = r.GetValue(threads) ?? d.Threads,
                     Limit = r.GetValue(limit),
                     Augment = r.GetValue(augment),
+                    LabelSmoothing = r.GetValue(smoothing) ?? d.LabelSmoothing,
                 };
                 outPath = r.GetValue(output) ?? a + ModelFile.Extension;
                 trainer = new Trainer(options, train, test);
@@ -112,6 +114,7 @@ public static class TrainCommand
         string ckpt = trainer.CheckpointPath!;
         Console.WriteLine($"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
             $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Simd.Width} kernels" + (o.Augment ? ", distortions on" : "") +
+            (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
             (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : ""));
 
         using var cts = new CancellationTokenSource();

@@ -26,6 +26,8 @@ public sealed record TrainingOptions
     public int Limit { get; init; }
     /// <summary>Distort each training image at random every time it is used (see <see cref="Distortion"/>).</summary>
     public bool Augment { get; init; }
+    /// <summary>Label smoothing ε of the softmax cross-entropy while training (0: none); see <see cref="SoftmaxCrossEntropy"/>.</summary>
+    public float LabelSmoothing { get; init; }
 
     /// <summary>The defaults of an architecture: the settings that reach its published accuracy.</summary>
     public static TrainingOptions For(string architecture) => architecture switch
@@ -51,6 +53,9 @@ public sealed record TrainingOptions
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new LeNetException($"--lr must be a positive number (got {LearningRate}).");
         if (Threads < 1 || Threads > 1024) throw new LeNetException($"--threads must be between 1 and 1024 (got {Threads}).");
         if (Limit < 0) throw new LeNetException($"--limit must not be negative (got {Limit}).");
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new LeNetException($"--label-smoothing must be at least 0 and below 1 (got {LabelSmoothing}).");
+        if (LabelSmoothing > 0 && Architecture.Name == Architectures.LeNet5Classic)
+            throw new LeNetException($"--label-smoothing applies to softmax outputs (lenet5, cnn-wide); {Architectures.LeNet5Classic} ends in RBF units trained with the paper's criterion.");
         if (!Training.Optimizer.Names.Contains(Optimizer)) throw new LeNetException($"Unknown optimizer '{Optimizer}'. Choose one of: {string.Join(", ", Training.Optimizer.Names)}.");
     }
 
@@ -66,6 +71,7 @@ public sealed record TrainingOptions
         ["threads"] = Threads,
         ["limit"] = Limit,
         ["augment"] = Augment,
+        ["labelSmoothing"] = LabelSmoothing,
     };
 
     public static TrainingOptions FromJson(JsonObject o, ArchitectureSpec spec) => new()
@@ -80,6 +86,7 @@ public sealed record TrainingOptions
         Threads = (int)o["threads"]!,
         Limit = (int)o["limit"]!,
         Augment = (bool?)o["augment"] ?? false,
+        LabelSmoothing = (float?)o["labelSmoothing"] ?? 0,
     };
 }
 
@@ -108,6 +115,7 @@ public sealed class Trainer
     readonly MnistDataset _train, _test;
     readonly Network _net;
     readonly Optimizer _opt;
+    readonly Loss _loss;   // the network's criterion, with label smoothing when asked for
     readonly List<EpochResult> _history = new();
     // The current step's slice of work, read by RunSlice on every worker (fields, so no closure is allocated per step).
     int _stepStart, _stepCount;
@@ -133,6 +141,7 @@ public sealed class Trainer
         _net = Architectures.Build(options.Architecture);
         _net.Initialize(options.Seed);
         _opt = Optimizer.Create(options.Optimizer, _net.Parameters.Length);
+        _loss = options.LabelSmoothing > 0 && _net.Loss is SoftmaxCrossEntropy ? new SoftmaxCrossEntropy(options.LabelSmoothing) : _net.Loss;
     }
 
     /// <summary>Continues the run saved in a checkpoint exactly where it stopped.</summary>
@@ -218,7 +227,7 @@ public sealed class Trainer
                 _labels[w][s] = _train.Labels[idx];
             }
             _net.Forward(ws, count);
-            _losses[w] += _net.Loss.Compute(ws.Output, _labels[w], count, ws.OutputGradient, _stepScale, out int correct);
+            _losses[w] += _loss.Compute(ws.Output, _labels[w], count, ws.OutputGradient, _stepScale, out int correct);
             _corrects[w] += correct;
             _net.Backward(ws, count);
         }

@@ -33,6 +33,23 @@ public class ScheduleAndLossTests
     }
 
     [Fact]
+    public void Label_smoothing_gradient_matches_finite_differences_and_pulls_towards_the_smoothed_target()
+    {
+        var loss = new SoftmaxCrossEntropy(0.1f);
+        var rng = new Rng(6);
+        var z = Enumerable.Range(0, 20).Select(_ => rng.Uniform(-3, 3)).ToArray();
+        byte[] labels = [2, 9];
+        LeNet.Tests.Training.LossGradientCheck.Run(loss, z, labels);
+        Assert.Equal(loss.Compute(z, labels, 2, new float[20], 1f, out _), loss.SampleLoss(z.AsSpan(0, 10), 2) + loss.SampleLoss(z.AsSpan(10, 10), 9), 4);
+        // At softmax = (0.91 on the label, 0.01 elsewhere) the gradient vanishes: that is the target.
+        var target = Enumerable.Range(0, 10).Select(i => (float)Math.Log(i == 4 ? 0.91 : 0.01)).ToArray();
+        var d = new float[10];
+        loss.Compute(target, [4], 1, d, 1f, out _);
+        Assert.All(d, g => Assert.True(Math.Abs(g) < 1e-6, $"gradient {g}"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SoftmaxCrossEntropy(1f));
+    }
+
+    [Fact]
     public void Softmax_is_stable_for_huge_logits()
     {
         var p = new float[10];

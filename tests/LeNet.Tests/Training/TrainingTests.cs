@@ -47,7 +47,8 @@ public class TrainingTests
     public void Interrupted_training_resumes_exactly_where_it_stopped()
     {
         var dir = TestPaths.NewTempDirectory();
-        var options = Quick(epochs: 2, limit: 640);
+        // With label smoothing, which the checkpoint must carry for the resumed steps to be the same.
+        var options = Quick(epochs: 2, limit: 640) with { LabelSmoothing = 0.1f };
         var straight = new Trainer(options, Train, Test).Run();
 
         using var cancel = new CancellationTokenSource();
@@ -86,6 +87,8 @@ public class TrainingTests
         Assert.Contains("--batch", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { BatchSize = 0 }, Train, Test)).Message);
         Assert.Contains("--lr", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { LearningRate = -1 }, Train, Test)).Message);
         Assert.Contains("optimizer", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { Optimizer = "lion" }, Train, Test)).Message);
+        Assert.Contains("--label-smoothing", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { LabelSmoothing = 1.5f }, Train, Test)).Message);
+        Assert.Contains("RBF", Assert.Throws<LeNetException>(() => new Trainer(TrainingOptions.For(Architectures.LeNet5Classic) with { LabelSmoothing = 0.1f }, Train, Test)).Message);
     }
 
     [Fact]
