@@ -154,6 +154,11 @@ static void LayerTimes(ArchitectureSpec spec, int n)
     net.Forward(ws, n);
     for (int i = 0; i < ws.OutputGradient.Length; i++) ws.OutputGradient[i] = rng.NextSingle() - 0.5f;
     net.Backward(ws, n);
+    // A second of whole passes first, so tiered compilation has promoted every method on the path
+    // (200 calls of a small layer take a few milliseconds, less than the JIT's tiering delay).
+    var warm = Stopwatch.StartNew();
+    while (warm.Elapsed.TotalSeconds < 1) { net.Forward(ws, n); net.Backward(ws, n); }
+    Thread.Sleep(200);
     var p = net.Parameters;
     Console.WriteLine($"{spec.Name}, batch {n}, 1 thread: microseconds per batch (median of 200)");
     double total = 0;

@@ -307,6 +307,7 @@ public static class Gemm
         if (n32 < n16)
         {
             int j = n32, i = 0;
+            for (; i + 8 <= m; i += 8) Block8x16(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
             for (; i + 4 <= m; i += 4) Block4x16(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
             for (; i < m; i++) Block1x16(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j));
         }
@@ -412,6 +413,31 @@ public static class Gemm
             c1 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref bp, 16), c1);
         }
         Add512(ref c, 0, c0, c1);
+    }
+
+    // 8 rows × 16 columns: 8 independent accumulators, enough to keep both FMA units busy (a block of
+    // 4 waits on the FMA latency). A matrix 16 wide is a transposed micro-batch of 16 samples.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block8x16(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda),
+            a4 = ref Unsafe.Add(ref a, 4 * lda), a5 = ref Unsafe.Add(ref a, 5 * lda), a6 = ref Unsafe.Add(ref a, 6 * lda),
+            a7 = ref Unsafe.Add(ref a, 7 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p)));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, p)), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, p)), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, p)), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, p)), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, p)), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, p)), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, p)), b0, c7);
+        }
+        Add512(ref c, 0, c0); Add512(ref c, ldc, c1); Add512(ref c, 2 * ldc, c2); Add512(ref c, 3 * ldc, c3);
+        Add512(ref c, 4 * ldc, c4); Add512(ref c, 5 * ldc, c5); Add512(ref c, 6 * ldc, c6); Add512(ref c, 7 * ldc, c7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

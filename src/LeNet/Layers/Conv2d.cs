@@ -127,7 +127,8 @@ public sealed class Conv2d : Layer
     Layout LayoutFor(int n)
     {
         int table = _table is null ? 0 : Cout * PatchSize;
-        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table + n * Cout);
+        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table,
+            2 * table + Math.Max(n * Cout, Dense.AffineScratch(n, PatchSize, Cout)));
         int c = Chunk(n);
         int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dxPad = dzGrid + Cout * c * G, output = dxPad + Cin * c * G + SlackX;
         int wT = output + Cout * Pf, dzT = wT + Cin * Cout * _k * _k;
@@ -169,7 +170,7 @@ public sealed class Conv2d : Layer
         int outSize = OutputShape.Size, kk = PatchSize;
         if (IsDense)
         {
-            Dense.AffineForward(weights, bias, x, y, n, kk, Cout);
+            Dense.AffineForward(weights, bias, x, y, n, kk, Cout, scratch[at.Out..at.Dz]);
             Activations.Apply(Activation, y[..(n * outSize)]);
         }
         else

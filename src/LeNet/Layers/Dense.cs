@@ -19,12 +19,13 @@ public sealed class Dense : Layer
 
     public override void InitializeParameters(Span<float> p, Rng rng) => Initializers.Fill(p[..(Out * In)], In, Out, Activation, rng);
 
-    // pre-activation gradient, then its transpose (out, n) for the weight gradient
-    public override int ScratchLength(int n) => 2 * n * Out;
+    // forward: the transposed input and output (AffineScratch); backward: the pre-activation
+    // gradient, then its transpose (out, n) for the weight gradient
+    public override int ScratchLength(int n) => Math.Max(2 * n * Out, AffineScratch(n, In, Out));
 
     public override void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch)
     {
-        AffineForward(p[..(Out * In)], p.Slice(Out * In, Out), x, y, n, In, Out);
+        AffineForward(p[..(Out * In)], p.Slice(Out * In, Out), x, y, n, In, Out, scratch);
         Activations.Apply(Activation, y[..(n * Out)]);
     }
 
@@ -37,9 +38,35 @@ public sealed class Dense : Layer
         AffineBackward(p[..(Out * In)], x, dz, dx, dp[..(Out * In)], dp.Slice(Out * In, Out), n, In, Out, scratch.Slice(n * Out, n * Out));
     }
 
+    // From this many rows on, the forward pass runs as yᵀ = W·xᵀ: a matrix product whose rows are
+    // the weights' rows and whose columns are the samples, so each step of its inner loop is one
+    // broadcast weight times a vector of samples. The direct form x·Wᵀ is a grid of dot products,
+    // each ending in a horizontal sum (and a scalar tail when the input size is not a multiple of
+    // 16): measured 6x slower for a micro-batch of 16 through a 120→84 layer. A single image has
+    // nothing to put in the vector lanes, so it keeps the dot products.
+    const int TransposedFrom = 8;
+
+    /// <summary>Scratch floats AffineForward needs for n rows.</summary>
+    internal static int AffineScratch(int n, int inputs, int outputs) => n >= TransposedFrom ? n * (inputs + outputs) : 0;
+
     /// <summary>y = x·Wᵀ + b for n rows: W is (outputs, inputs). Also a convolution whose kernel covers its input.</summary>
-    internal static void AffineForward(ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, int inputs, int outputs)
+    internal static void AffineForward(ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, int inputs, int outputs,
+        Span<float> scratch)
     {
+        if (n >= TransposedFrom)
+        {
+            var xT = scratch[..(n * inputs)];
+            var yT = scratch.Slice(n * inputs, n * outputs);
+            Gemm.Transpose(n, inputs, x, inputs, xT);
+            Gemm.MultiplyNN(outputs, n, inputs, w, inputs, xT, n, yT, n, accumulate: false);
+            for (int o = 0; o < outputs; o++)
+            {
+                var row = yT.Slice(o * n, n);
+                TensorPrimitives.Add(row, bias[o], row);
+            }
+            Gemm.Transpose(outputs, n, yT, n, y);
+            return;
+        }
         Gemm.MultiplyNT(n, outputs, inputs, x, inputs, w, inputs, y, outputs, accumulate: false);
         for (int s = 0; s < n; s++)
         {

@@ -1,24 +1,38 @@
 // A fixed set of threads that run one piece of work per worker and wait for all of them: the
 // training step's data parallelism without Parallel.For's per-call tasks and closures, so a step
 // allocates nothing. The calling thread is worker 0.
+//
+// Workers spin for a short while before they block, and so does the caller while it waits for them.
+// A training step takes a few milliseconds and the gap between steps (the optimizer update) a few
+// tens of microseconds; a worker that blocked in between would have to be woken by the kernel at
+// every step, which on a virtual machine with an idle, halted second CPU can cost hundreds of
+// microseconds. Spinning is bounded (2 ms), so an idle pool sleeps, and there is none when there are
+// more workers than cores (a spinning thread would take a core from a working one).
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace LeNet.Training;
 
 public sealed class WorkerPool : IDisposable
 {
+
     readonly Thread[] _threads;
     readonly SemaphoreSlim[] _start;
+    readonly int[] _sleeping;
     readonly CountdownEvent _done;
+    readonly long _spinBudget;
     Action<int>? _work;
     ExceptionDispatchInfo? _error;
+    volatile int _generation;
     volatile bool _stopping;
 
     public WorkerPool(int workers)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         Workers = workers;
+        _spinBudget = workers <= Environment.ProcessorCount ? Stopwatch.Frequency / 500 : 0;
         _start = Enumerable.Range(0, workers).Select(_ => new SemaphoreSlim(0)).ToArray();
+        _sleeping = new int[workers];
         _done = new CountdownEvent(1);
         _threads = new Thread[workers - 1];
         for (int i = 1; i < workers; i++)
@@ -39,18 +53,42 @@ public sealed class WorkerPool : IDisposable
         _work = work;
         _error = null;
         _done.Reset(Workers - 1);
-        for (int i = 1; i < Workers; i++) _start[i].Release();
+        _generation++;
+        Wake();
         try { work(0); }
-        finally { _done.Wait(); }
+        finally
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            while (!_done.IsSet && Stopwatch.GetTimestamp() - t0 < _spinBudget) Thread.SpinWait(20);
+            _done.Wait();
+        }
         _error?.Throw();
+    }
+
+    // Releases the workers that went to sleep; a spinning worker sees the new generation by itself.
+    void Wake()
+    {
+        for (int i = 1; i < Workers; i++)
+            if (Interlocked.Exchange(ref _sleeping[i], 0) == 1) _start[i].Release();
     }
 
     void Loop(int w)
     {
+        int seen = 0;
         while (true)
         {
-            _start[w].Wait();
+            long t0 = Stopwatch.GetTimestamp();
+            while (_generation == seen && !_stopping && Stopwatch.GetTimestamp() - t0 < _spinBudget) Thread.SpinWait(20);
+            if (_generation == seen && !_stopping)
+            {
+                Interlocked.Exchange(ref _sleeping[w], 1);
+                // Run may have moved on between the check above and the flag: then whoever clears the
+                // flag decides. If Run cleared it, it also released the semaphore, which must be taken.
+                if (_generation == seen && !_stopping) _start[w].Wait();
+                else if (Interlocked.Exchange(ref _sleeping[w], 0) == 0) _start[w].Wait();
+            }
             if (_stopping) return;
+            seen = _generation;
             try { _work!(w); }
             catch (Exception e) { _error ??= ExceptionDispatchInfo.Capture(e); }
             finally { _done.Signal(); }
@@ -61,7 +99,7 @@ public sealed class WorkerPool : IDisposable
     {
         if (_stopping) return;
         _stopping = true;
-        for (int i = 1; i < Workers; i++) _start[i].Release();
+        Wake();
         foreach (var t in _threads) t.Join();
         foreach (var s in _start) s.Dispose();
         _done.Dispose();

@@ -60,6 +60,35 @@ public sealed class FastPathTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(GemmTests.Widths), MemberType = typeof(GemmTests))]
+    public void Dense_forward_matches_its_definition_for_every_batch_size(SimdWidth width)
+    {
+        // Below 8 rows the layer takes dot products, from 8 on the transposed product: both, with
+        // sizes that are and are not multiples of the vector width.
+        using var _ = Simd.Use(width);
+        var rng = new Random(3);
+        foreach (var (inputs, outputs) in new[] { (120, 84), (84, 10), (400, 120), (5, 3) })
+        {
+            var dense = new Dense("d", new Shape(inputs, 1, 1), outputs, Activation.None);
+            var p = Enumerable.Range(0, dense.ParameterCount).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+            foreach (int n in new[] { 1, 7, 8, 16, 19 })
+            {
+                var x = Enumerable.Range(0, n * inputs).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+                var y = Enumerable.Repeat(float.NaN, n * outputs).ToArray();
+                var scratch = Enumerable.Repeat(float.NaN, dense.ScratchLength(n)).ToArray();
+                dense.Forward(p, x, y, n, scratch);
+                for (int s = 0; s < n; s++)
+                    for (int o = 0; o < outputs; o++)
+                    {
+                        double z = p[outputs * inputs + o];
+                        for (int i = 0; i < inputs; i++) z += (double)p[o * inputs + i] * x[s * inputs + i];
+                        Assert.True(Math.Abs(y[s * outputs + o] - z) < 1e-4, $"{inputs}→{outputs}, n = {n}, y[{s},{o}] = {y[s * outputs + o]}, expected {z}");
+                    }
+            }
+        }
+    }
+
     public static TheoryData<SimdWidth, string> ConvCases()
     {
         var data = new TheoryData<SimdWidth, string>();
