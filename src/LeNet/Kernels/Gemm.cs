@@ -166,6 +166,129 @@ public static class Gemm
             }
     }
 
+    /// <summary>
+    /// C[i, j] = f(bias[j] + Σ_p A[i, p]·B[p, j]) where A[i, p] = a[rows[i] + cols[p]] and f is relu or
+    /// the identity; with accumulate, C[i, j] += Σ_p A[i, p]·B[p, j] instead (bias and relu unused).
+    /// A convolution with output positions as rows: rows[i] is where position i's window starts, cols[p]
+    /// where weight p sits in a window, and B holds the weights transposed (one vector of 16 output maps
+    /// per weight), so no multiply-add is spent on the padding columns of a grid. Or its weight gradient,
+    /// with the roles of the tables swapped and the output gradient, transposed, as B.
+    /// </summary>
+    public static void MultiplyGathered(int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<int> rows, ReadOnlySpan<int> cols,
+        ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, bool relu, Span<float> c, int ldc, bool accumulate = false)
+    {
+        if (m == 0 || n == 0) return;
+        if (rows.Length < m || cols.Length < k || (!accumulate && bias.Length < n)) throw new ArgumentException("Fewer row offsets, column offsets or biases than the dimensions say.");
+        int maxRow = 0, maxCol = 0;
+        foreach (int r in rows[..m]) { if (r < 0) ThrowLength("A"); maxRow = Math.Max(maxRow, r); }
+        foreach (int q in cols[..k]) { if (q < 0) ThrowLength("A"); maxCol = Math.Max(maxCol, q); }
+        if (k > 0 && (long)maxRow + maxCol >= a.Length) ThrowLength("A");
+        CheckLengths(k, n, ldb, b.Length, "B");
+        CheckLengths(m, n, ldc, c.Length, "C");
+        if (Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated && n % 16 == 0 && m >= 8)
+        {
+            ref float A = ref Unsafe.AsRef(in a[0]);
+            ref int C0 = ref Unsafe.AsRef(in cols[0]);
+            Span<float> tail = stackalloc float[8 * 16];
+            for (int j = 0; j < n; j += 16)
+            {
+                ref float B = ref Unsafe.AsRef(in b[j]);
+                int i = 0;
+                for (; i + 8 <= m; i += 8)
+                {
+                    ref float ci = ref c[i * ldc + j];
+                    if (accumulate) Gathered8x16(k, ref A, rows.Slice(i, 8), ref C0, ref B, ldb, ref ci, ldc, relu: false, ref ci, ldc);
+                    else Gathered8x16(k, ref A, rows.Slice(i, 8), ref C0, ref B, ldb, ref Unsafe.AsRef(in bias[j]), 0, relu, ref ci, ldc);
+                }
+                if (i == m) continue;
+                // The last rows as a block of 8 that overlaps the one before: stored again (the same
+                // values), or, when accumulating, formed apart and only its new rows added.
+                if (!accumulate)
+                    Gathered8x16(k, ref A, rows.Slice(m - 8, 8), ref C0, ref B, ldb, ref Unsafe.AsRef(in bias[j]), 0, relu, ref c[(m - 8) * ldc + j], ldc);
+                else
+                {
+                    tail.Clear();
+                    Gathered8x16(k, ref A, rows.Slice(m - 8, 8), ref C0, ref B, ldb, ref tail[0], 0, relu: false, ref tail[0], 16);
+                    for (int r = i; r < m; r++) TensorPrimitives.Add(c.Slice(r * ldc + j, 16), tail.Slice((r - (m - 8)) * 16, 16), c.Slice(r * ldc + j, 16));
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = accumulate ? c[i * ldc + j] : bias[j];
+                for (int p = 0; p < k; p++) sum += a[rows[i] + cols[p]] * b[p * ldb + j];
+                c[i * ldc + j] = relu && !accumulate ? Math.Max(sum, 0f) : sum;
+            }
+    }
+
+    // 8 gathered rows of A × 16 columns of B: per k step one load of B, one column offset and 8
+    // broadcasts. Two steps at a time into two sets of 8 accumulators (the first started at init),
+    // so 16 independent chains hide the FMA latency.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Row i's accumulators start at init + i·initStride: the bias (stride 0) or C itself.
+    static void Gathered8x16(int k, ref float A, ReadOnlySpan<int> rows, ref int cols, ref float b, int ldb, ref float init, int initStride, bool relu, ref float c, int ldc)
+    {
+        nuint st = (nuint)initStride;
+        Vector512<float> c0 = Vector512.LoadUnsafe(ref init), c1 = Vector512.LoadUnsafe(ref init, st), c2 = Vector512.LoadUnsafe(ref init, 2 * st),
+            c3 = Vector512.LoadUnsafe(ref init, 3 * st), c4 = Vector512.LoadUnsafe(ref init, 4 * st), c5 = Vector512.LoadUnsafe(ref init, 5 * st),
+            c6 = Vector512.LoadUnsafe(ref init, 6 * st), c7 = Vector512.LoadUnsafe(ref init, 7 * st);
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
+        ref float a0 = ref Unsafe.Add(ref A, rows[0]), a1 = ref Unsafe.Add(ref A, rows[1]), a2 = ref Unsafe.Add(ref A, rows[2]), a3 = ref Unsafe.Add(ref A, rows[3]),
+            a4 = ref Unsafe.Add(ref A, rows[4]), a5 = ref Unsafe.Add(ref A, rows[5]), a6 = ref Unsafe.Add(ref A, rows[6]), a7 = ref Unsafe.Add(ref A, rows[7]);
+        // Pointers that step rather than indices that multiply, so the loop's addresses fit in registers.
+        ref int col = ref cols;
+        ref int end = ref Unsafe.Add(ref cols, k & ~1);
+        nint step = ldb;
+        while (Unsafe.IsAddressLessThan(ref col, ref end))
+        {
+            nint o = col, q = Unsafe.Add(ref col, 1);
+            var v = Vector512.LoadUnsafe(ref b);
+            var w = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, step));
+            col = ref Unsafe.Add(ref col, 2);
+            b = ref Unsafe.Add(ref b, 2 * step);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, o)), v, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, o)), v, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, o)), v, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, o)), v, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, o)), v, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, o)), v, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, o)), v, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, o)), v, c7);
+            d0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, q)), w, d0);
+            d1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, q)), w, d1);
+            d2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, q)), w, d2);
+            d3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, q)), w, d3);
+            d4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, q)), w, d4);
+            d5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, q)), w, d5);
+            d6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, q)), w, d6);
+            d7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, q)), w, d7);
+        }
+        if ((k & 1) != 0)
+        {
+            nint o = col;
+            var v = Vector512.LoadUnsafe(ref b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, o)), v, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, o)), v, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, o)), v, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, o)), v, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, o)), v, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, o)), v, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, o)), v, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, o)), v, c7);
+        }
+        c0 += d0; c1 += d1; c2 += d2; c3 += d3; c4 += d4; c5 += d5; c6 += d6; c7 += d7;
+        if (relu)
+        {
+            var zero = Vector512<float>.Zero;
+            c0 = Vector512.Max(c0, zero); c1 = Vector512.Max(c1, zero); c2 = Vector512.Max(c2, zero); c3 = Vector512.Max(c3, zero);
+            c4 = Vector512.Max(c4, zero); c5 = Vector512.Max(c5, zero); c6 = Vector512.Max(c6, zero); c7 = Vector512.Max(c7, zero);
+        }
+        c0.StoreUnsafe(ref c); c1.StoreUnsafe(ref c, (nuint)ldc); c2.StoreUnsafe(ref c, (nuint)(2 * ldc)); c3.StoreUnsafe(ref c, (nuint)(3 * ldc));
+        c4.StoreUnsafe(ref c, (nuint)(4 * ldc)); c5.StoreUnsafe(ref c, (nuint)(5 * ldc)); c6.StoreUnsafe(ref c, (nuint)(6 * ldc)); c7.StoreUnsafe(ref c, (nuint)(7 * ldc));
+    }
+
     // 8 shifted rows of A × 16 columns of B: 8 accumulators, per k step one load of B and 8 broadcasts.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RowsBlock8x16(int k, ref float A, ReadOnlySpan<int> rows, ref float b, int ldb, ref float c, int ldc)

@@ -4,6 +4,7 @@
 // input (N, Cin, H, W) → output (N, Cout, OH, OW); parameters: kernels then biases (Cout).
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using LeNet.Kernels;
 using LeNet.Training;
 
@@ -102,6 +103,12 @@ public sealed class Conv2d : Layer
     // A convolution whose kernel covers its input (output 1×1, no padding) is a dense layer and runs as one.
 
     bool IsDense => OutputShape.H == 1 && OutputShape.W == 1 && _pad == 0;
+    // When the output maps fill whole 512-bit vectors (LeNet-5's second convolution: 16), the forward
+    // pass runs position-major instead: output positions as the GEMM's rows, gathered from the padded
+    // input through a table, times the transposed weights, one vector of 16 maps per weight. It skips
+    // the grid's unused columns (40 of 140 for a 10×10 output on a 14-wide grid) and takes the bias and
+    // relu in its registers; the result is transposed back to maps.
+    bool PositionMajor => Cout % 16 == 0 && OutputShape.H * OutputShape.W >= 8 && Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated;
     // With 12 or more output maps the weight gradient goes as (input rows)·dzᵀ, one vector of dzᵀ
     // holding 16 maps (their count rounded up to 16 with zero columns), over each sample's grid alone:
     // the dot-product form would also run over the rows of the padded plane that have no output, and
@@ -173,6 +180,7 @@ public sealed class Conv2d : Layer
             Dense.AffineForward(weights, bias, x, y, n, kk, Cout, scratch[at.Out..at.Dz]);
             Activations.Apply(Activation, y[..(n * outSize)]);
         }
+        else if (PositionMajor) ForwardPositionMajor(weights, bias, x, y, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, pf = Pf, wp = Wp, oh = OutputShape.H, ow = OutputShape.W;
@@ -201,6 +209,34 @@ public sealed class Conv2d : Layer
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
         }
+    }
+
+    void ForwardPositionMajor(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch, Layout at)
+    {
+        int chunk = Chunk(n), g = G, wp = Wp, oh = OutputShape.H, ow = OutputShape.W, positions = oh * ow, outSize = OutputShape.Size, kk = PatchSize;
+        bool relu = Activation == Activation.Relu;
+        int tableLength = kk + chunk * positions;
+        int[]? rented = tableLength > 4096 ? System.Buffers.ArrayPool<int>.Shared.Rent(tableLength) : null;
+        Span<int> tables = rented is null ? stackalloc int[tableLength] : rented.AsSpan(0, tableLength);
+        Span<int> cols = tables[..kk], rows = tables[kk..];
+        var padded = scratch.Slice(at.X, at.DzGrid - at.X);
+        var product = scratch.Slice(at.DzGrid, chunk * positions * Cout);   // (position, map), free until the backward pass
+        var wT = scratch.Slice(at.WT, kk * Cout);
+        Gemm.Transpose(Cout, kk, weights, kk, wT);
+        for (int s0 = 0; s0 < n; s0 += chunk)
+        {
+            int cn = Math.Min(chunk, n - s0);
+            PadInput(x, s0, cn, padded);
+            RowTable(cols, Cin, _k, cn * g, wp, 0);
+            for (int s = 0, r = 0; s < cn; s++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++) rows[r++] = s * g + oy * wp + ox;
+            Gemm.MultiplyGathered(cn * positions, Cout, kk, padded, rows, cols, wT, Cout, bias, relu, product, Cout);
+            for (int s = 0; s < cn; s++)
+                Gemm.Transpose(positions, Cout, product[(s * positions * Cout)..], Cout, y.Slice((s0 + s) * outSize, outSize));
+        }
+        if (!relu) Activations.Apply(Activation, y[..(n * outSize)]);
+        if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
     }
 
     public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,

@@ -153,9 +153,37 @@ public sealed class Network
         fixed (float* pp = probabilities, pr = rawOutputs)
         {
             nint ai = (nint)pi, ap = (nint)pp, ar = (nint)pr;
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
-                PredictChunks(new ReadOnlySpan<byte>((void*)ai, count * 784), count, new Span<float>((void*)ap, count * classes),
-                    new Span<float>((void*)ar, rawLength), chunk, w, workers));
+            Action<int> work = w => PredictChunks(new ReadOnlySpan<byte>((void*)ai, count * 784), count, new Span<float>((void*)ap, count * classes),
+                new Span<float>((void*)ar, rawLength), chunk, w, workers);
+            if (!SharedWorkers.TryRun(workers, work))
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, work);
+        }
+    }
+
+    /// <summary>
+    /// One process-wide pool of inference threads, taken by one batch at a time: its threads are
+    /// already awake between the batches of an evaluation, where Parallel.For hands work to thread-pool
+    /// threads that may have to be woken first. A batch that finds it busy uses Parallel.For.
+    /// </summary>
+    static class SharedWorkers
+    {
+        static WorkerPool? s_pool;
+        static int s_busy;
+
+        public static bool TryRun(int workers, Action<int> work)
+        {
+            if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
+            try
+            {
+                if (s_pool is null || s_pool.Workers != workers)
+                {
+                    s_pool?.Dispose();
+                    s_pool = new WorkerPool(workers);
+                }
+                s_pool.Run(work);
+                return true;
+            }
+            finally { Volatile.Write(ref s_busy, 0); }
         }
     }
 

@@ -141,6 +141,37 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Widths))]
+    public void Gathered_rows_and_columns_with_bias_and_relu_match_the_definition(SimdWidth width)
+    {
+        var rng = new Rng(6);
+        using var _ = Simd.Use(width);
+        foreach (int m in new[] { 1, 7, 8, 13, 100 })
+            foreach (int n in new[] { 1, 16, 32, 20 })
+                foreach (int k in new[] { 1, 25, 150 })
+                    foreach (var (relu, accumulate) in new[] { (false, false), (true, false), (false, true) })
+                    {
+                        var buffer = Random(m * 5 + k * 3 + 40, rng);
+                        var rows = Enumerable.Range(0, m).Select(i => i * 5 % (m * 5 + 1)).ToArray();
+                        var cols = Enumerable.Range(0, k).Select(p => p * 3 % (k * 3 + 7)).ToArray();
+                        int ldb = n + 2, ldc = n + 1;
+                        var b = Random(k * ldb, rng); var bias = Random(n, rng);
+                        var c = accumulate ? Random(m * ldc, rng) : Enumerable.Repeat(float.NaN, m * ldc).ToArray();
+                        var before = (float[])c.Clone();
+                        Gemm.MultiplyGathered(m, n, k, buffer, rows, cols, b, ldb, accumulate ? default : bias, relu, c, ldc, accumulate);
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                double s = accumulate ? before[i * ldc + j] : bias[j];
+                                for (int p = 0; p < k; p++) s += (double)buffer[rows[i] + cols[p]] * b[p * ldb + j];
+                                if (relu) s = Math.Max(s, 0);
+                                Assert.True(Math.Abs(c[i * ldc + j] - s) < 1e-3, $"m={m} n={n} k={k} relu={relu} accumulate={accumulate} at ({i},{j}): {c[i * ldc + j]} vs {s}");
+                            }
+                    }
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyGathered(8, 16, 2, new float[20], new int[8] { 0, 1, 2, 3, 4, 5, 6, 19 }, new int[] { 0, 1 }, new float[32], 16, new float[16], false, new float[128], 16));
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
     public void Transpose_moves_every_element_and_leaves_the_padding_columns(SimdWidth width)
     {
         var rng = new Rng(3);
