@@ -128,7 +128,7 @@ public sealed class Conv2d : Layer
     // Scratch layout for a call with n samples (c = samples per chunk):
     // [expanded table weights | their gradient] (table only) | padded input (Cin·c·G + slack)
     // | dz on the input grid (Cout·c·G) | padded dx (Cin·c·G + slack) | GEMM output (grid) | transposed
-    // weights (k·k × Cin × Cout) | dzᵀ and dWᵀ (many maps) | pre-activation gradient (n×output).
+    // weights (k·k × Cin × Cout) | dzᵀ of a chunk and dWᵀ (many maps) | pre-activation gradient (n×output).
     readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int Dz);
 
     Layout LayoutFor(int n)
@@ -139,7 +139,7 @@ public sealed class Conv2d : Layer
         int c = Chunk(n);
         int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dxPad = dzGrid + Cout * c * G, output = dxPad + Cin * c * G + SlackX;
         int wT = output + Cout * Pf, dzT = wT + Cin * Cout * _k * _k;
-        int dwT = dzT + (TransposedWeightGradient ? OutputShape.H * Wp * CoutPadded : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * CoutPadded : 0);
+        int dwT = dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * CoutPadded : 0);
         return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dz);
     }
 
@@ -260,6 +260,11 @@ public sealed class Conv2d : Layer
             int[]? rented = kk + Cout > 1024 ? System.Buffers.ArrayPool<int>.Shared.Rent(kk + Cout) : null;
             Span<int> all = rented is null ? stackalloc int[kk + Cout] : rented.AsSpan(0, kk + Cout);
             Span<int> rows = all[..kk], dzRows = all[kk..];
+            // With 512-bit vectors the weight gradient takes the chunk's grid positions through a table.
+            bool gathered = TransposedWeightGradient && Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated;
+            int positionCount = gathered ? chunk * oh * wp : 0;
+            int[]? rentedPositions = positionCount > 4096 ? System.Buffers.ArrayPool<int>.Shared.Rent(positionCount) : null;
+            Span<int> positions = rentedPositions is null ? stackalloc int[positionCount] : rentedPositions.AsSpan(0, positionCount);
             var padded = scratch.Slice(at.X, at.DzGrid - at.X);
             var dzGrid = scratch.Slice(at.DzGrid, at.DxPad - at.DzGrid);
             var dxPad = scratch.Slice(at.DxPad, at.Out - at.DxPad);
@@ -268,7 +273,7 @@ public sealed class Conv2d : Layer
             var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
             var dWT = scratch.Slice(at.DWT, at.Dz - at.DWT);
             dWT.Clear();
-            dzT.Clear();   // the padding columns stay zero
+            if (CoutPadded != Cout) dzT.Clear();   // the padding columns stay zero
             int ldT = CoutPadded;
             if (needDx)
             {
@@ -302,7 +307,20 @@ public sealed class Conv2d : Layer
                         else for (int oy = 0; oy < oh; oy++) Rows.CopyRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref v, oy * ow), ow);
                         db[co] += TensorPrimitives.Sum(dzGrid.Slice((co * cn + s) * g, oh * wp));
                     }
-                if (TransposedWeightGradient)
+                if (TransposedWeightGradient && gathered)
+                {
+                    // The whole chunk in one product over its samples' output positions (not the grid's
+                    // unused columns), so the accumulators stay in registers from the first sample to the last.
+                    int r = 0;
+                    for (int s = 0; s < cn; s++)
+                        for (int oy = 0; oy < oh; oy++, r += ow)
+                        {
+                            Gemm.Transpose(Cout, ow, dzGrid[(s * g + oy * wp)..], len, dzT[(r * ldT)..], ldT);
+                            for (int ox = 0; ox < ow; ox++) positions[r + ox] = s * g + oy * wp + ox;
+                        }
+                    Gemm.MultiplyGathered(kk, ldT, r, padded, rows, positions, dzT, ldT, default, false, dWT, ldT, accumulate: true);
+                }
+                else if (TransposedWeightGradient)
                     for (int s = 0; s < cn; s++)
                     {
                         Gemm.Transpose(Cout, oh * wp, dzGrid[(s * g)..], len, dzT, ldT);
@@ -330,6 +348,7 @@ public sealed class Conv2d : Layer
                 }
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+            if (rentedPositions is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedPositions);
             if (TransposedWeightGradient)
                 for (int r = 0; r < kk; r++)
                     for (int co = 0; co < Cout; co++) dW[co * kk + r] += dWT[r * CoutPadded + co];
