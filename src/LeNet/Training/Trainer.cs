@@ -39,8 +39,8 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// A short recipe that reaches 99.0% test accuracy with lenet5 with a margin: 3 epochs of batch 64 at
-    /// a peak rate of 0.012 with label smoothing 0.1. Measured: 99.08% to 99.17% on 2 threads (seeds 1 to 5),
-    /// 99.01% to 99.11% on 1 thread (seeds 1 to 3). Without label smoothing, 3 epochs gave 98.87% to
+    /// a peak rate of 0.012 with label smoothing 0.1. Measured: 99.01% to 99.09% on 2 threads (seeds 1 to 5),
+    /// 99.06% and 99.11% on 1 thread (seeds 1 and 2). Without label smoothing, 3 epochs gave 98.87% to
     /// 98.96%; with it, 2 epochs gave 98.86% to 99.02%.
     /// </summary>
     public static TrainingOptions Fast(string architecture) => architecture == Architectures.LeNet5
