@@ -21,10 +21,26 @@ public abstract class Optimizer
     public void Step(Span<float> p, ReadOnlySpan<float> g, float lr)
     {
         Steps++;
-        Update(p, g, lr);
+        Update(p, g, lr, 0);
     }
 
-    protected abstract void Update(Span<float> p, ReadOnlySpan<float> g, float lr);
+    /// <summary>
+    /// Starts an update that is applied in parts, possibly on several threads at once: call it once,
+    /// then <see cref="UpdateRange"/> for disjoint ranges that together cover the parameters. The
+    /// result is bit-identical to <see cref="Step"/> (every optimizer works element by element).
+    /// </summary>
+    public void BeginStep() => Steps++;
+
+    /// <summary>The update of parameters [offset, offset + p.Length): p and g are those slices.</summary>
+    public void UpdateRange(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
+    {
+        if (p.Length != g.Length) throw new ArgumentException("The parameter and gradient ranges differ in length.");
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        Update(p, g, lr, offset);
+    }
+
+    /// <summary>Updates p (the parameters from offset on) with gradient g; state element offset + i goes with p[i].</summary>
+    protected abstract void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset);
 
     public static IReadOnlyList<string> Names { get; } = ["sgd", "adam", "rmsprop"];
 
@@ -45,14 +61,15 @@ public sealed class SgdMomentum(int parameters, float momentum = 0.9f) : Optimiz
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["velocity"] = _v };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr)
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
     {
+        var vs = _v.AsSpan(offset, p.Length);
         int i = 0;
         if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
         {
             ref float P = ref MemoryMarshal.GetReference(p);
             ref float G = ref MemoryMarshal.GetReference(g);
-            ref float V = ref MemoryMarshal.GetArrayDataReference(_v);
+            ref float V = ref MemoryMarshal.GetReference(vs);
             var mu = Vector256.Create(momentum);
             var rate = Vector256.Create(lr);
             for (; i + 8 <= p.Length; i += 8)
@@ -65,8 +82,8 @@ public sealed class SgdMomentum(int parameters, float momentum = 0.9f) : Optimiz
         }
         for (; i < p.Length; i++)
         {
-            float v = momentum * _v[i] + g[i];
-            _v[i] = v;
+            float v = momentum * vs[i] + g[i];
+            vs[i] = v;
             p[i] -= lr * v;
         }
     }
@@ -80,16 +97,17 @@ public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["m"] = _m, ["v"] = _v };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr)
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
     {
         float c1 = 1f / (1f - MathF.Pow(beta1, Steps)), c2 = 1f / (1f - MathF.Pow(beta2, Steps));
+        Span<float> ms = _m.AsSpan(offset, p.Length), vs = _v.AsSpan(offset, p.Length);
         int i = 0;
         if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
         {
             ref float P = ref MemoryMarshal.GetReference(p);
             ref float G = ref MemoryMarshal.GetReference(g);
-            ref float M = ref MemoryMarshal.GetArrayDataReference(_m);
-            ref float V = ref MemoryMarshal.GetArrayDataReference(_v);
+            ref float M = ref MemoryMarshal.GetReference(ms);
+            ref float V = ref MemoryMarshal.GetReference(vs);
             Vector256<float> b1 = Vector256.Create(beta1), b2 = Vector256.Create(beta2), d1 = Vector256.Create(1 - beta1), d2 = Vector256.Create(1 - beta2),
                 k1 = Vector256.Create(c1), k2 = Vector256.Create(c2), rate = Vector256.Create(lr), eps = Vector256.Create(epsilon);
             for (; i + 8 <= p.Length; i += 8)
@@ -106,8 +124,8 @@ public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999
         for (; i < p.Length; i++)
         {
             float gi = g[i];
-            float m = _m[i] = beta1 * _m[i] + (1 - beta1) * gi;
-            float v = _v[i] = beta2 * _v[i] + (1 - beta2) * gi * gi;
+            float m = ms[i] = beta1 * ms[i] + (1 - beta1) * gi;
+            float v = vs[i] = beta2 * vs[i] + (1 - beta2) * gi * gi;
             p[i] -= lr * (m * c1) / (MathF.Sqrt(v * c2) + epsilon);
         }
     }
@@ -121,14 +139,15 @@ public sealed class RmsProp(int parameters, float rho = 0.9f, float epsilon = 1e
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["s"] = _s };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr)
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
     {
+        var ss = _s.AsSpan(offset, p.Length);
         int i = 0;
         if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
         {
             ref float P = ref MemoryMarshal.GetReference(p);
             ref float G = ref MemoryMarshal.GetReference(g);
-            ref float S = ref MemoryMarshal.GetArrayDataReference(_s);
+            ref float S = ref MemoryMarshal.GetReference(ss);
             Vector256<float> r = Vector256.Create(rho), d = Vector256.Create(1 - rho), rate = Vector256.Create(lr), eps = Vector256.Create(epsilon);
             for (; i + 8 <= p.Length; i += 8)
             {
@@ -141,7 +160,7 @@ public sealed class RmsProp(int parameters, float rho = 0.9f, float epsilon = 1e
         }
         for (; i < p.Length; i++)
         {
-            float s = _s[i] = rho * _s[i] + (1 - rho) * g[i] * g[i];
+            float s = ss[i] = rho * ss[i] + (1 - rho) * g[i] * g[i];
             p[i] -= lr * g[i] / (MathF.Sqrt(s) + epsilon);
         }
     }

@@ -120,7 +120,8 @@ public sealed class Trainer
     readonly List<EpochResult> _history = new();
     // The current step's slice of work, read by RunSlice on every worker (fields, so no closure is allocated per step).
     int _stepStart, _stepCount;
-    float _stepScale;
+    float _stepScale, _stepRate;
+    bool[] _gradientNotFinite = [];
     Workspace[] _workspaces = [];
     byte[][] _labels = [], _distorted = [];
     Rng[] _rngs = [];
@@ -234,6 +235,23 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>
+    /// Worker w's part of the update: the workers' gradients summed over its range of the parameters
+    /// (in worker order, so the sum is the same whatever thread does it), checked, and the optimizer's
+    /// update of that range. The optimizer works element by element, so the ranges are independent and
+    /// the result is bit-identical to one update of the whole. Were a gradient not finite in one range,
+    /// the other ranges may already be updated; training stops then anyway.
+    /// </summary>
+    void UpdateSlice(int w)
+    {
+        int threads = _workspaces.Length, total = _net.Parameters.Length;
+        int lo = w * total / threads & ~15, hi = w == threads - 1 ? total : (w + 1) * total / threads & ~15;
+        var sum = _workspaces[0].ParameterGradients.AsSpan(lo, hi - lo);
+        for (int v = 1; v < threads; v++) TensorPrimitives.Add(sum, _workspaces[v].ParameterGradients.AsSpan(lo, hi - lo), sum);
+        _gradientNotFinite[w] = !float.IsFinite(TensorPrimitives.Sum(sum));
+        if (!_gradientNotFinite[w]) _opt.UpdateRange(_net.Parameters.AsSpan(lo, hi - lo), sum, _stepRate, lo);
+    }
+
     public TrainingResult Run(CancellationToken cancel = default)
     {
         int threads = _o.Threads, batch = _o.BatchSize, steps = StepsPerEpoch;
@@ -246,10 +264,10 @@ public sealed class Trainer
         _rngs = Enumerable.Range(0, threads).Select(_ => new Rng(0)).ToArray();
         var losses = _losses = new double[threads];
         var corrects = _corrects = new int[threads];
-        var grad = new float[_net.Parameters.Length];
+        _gradientNotFinite = new bool[threads];
         var order = _order = new int[_train.Count];
         using var pool = new WorkerPool(threads);
-        Action<int> sliceWork = RunSlice;
+        Action<int> sliceWork = RunSlice, updateWork = UpdateSlice;
         var clock = Stopwatch.StartNew();
         if (LogPath is not null && !File.Exists(LogPath))
             File.WriteAllText(LogPath, "epoch,step,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
@@ -275,16 +293,17 @@ public sealed class Trainer
                 _stepStart = start; _stepCount = n; _stepScale = scale;
                 pool.Run(sliceWork);
                 double stepLoss = 0;
-                workspaces[0].ParameterGradients.CopyTo(grad, 0);
                 for (int w = 0; w < threads; w++)
                 {
                     stepLoss += losses[w];
                     _correct += corrects[w];
-                    if (w > 0) TensorPrimitives.Add(grad, workspaces[w].ParameterGradients, grad);
                 }
-                if (!double.IsFinite(stepLoss) || !float.IsFinite(TensorPrimitives.Sum(grad)))
-                    throw Diverged(stepLoss, globalStep);
-                _opt.Step(_net.Parameters, grad, lr);
+                if (!double.IsFinite(stepLoss)) throw Diverged(double.IsNaN(stepLoss) ? "the loss became NaN" : "the loss became infinite", globalStep);
+                // The update runs on the workers too, each over its own range of the parameters.
+                _stepRate = lr;
+                _opt.BeginStep();
+                pool.Run(updateWork);
+                if (Array.IndexOf(_gradientNotFinite, true) >= 0) throw Diverged("a gradient became NaN or infinite", globalStep);
                 _lossSum += stepLoss;
                 _seen += n;
                 if (StepCompleted is not null || (LogPath is not null && (_stepInEpoch + 1) % LogEvery == 0))
@@ -314,13 +333,13 @@ public sealed class Trainer
         return new TrainingResult { Network = _net, History = _history };
     }
 
-    TrainingDivergedException Diverged(double loss, long step)
+    TrainingDivergedException Diverged(string what, long step)
     {
         string kept = _epoch == 0 || ModelPath is null
             ? "No model was saved: it diverged before the first epoch ended."
             : $"The last good model (after epoch {_epoch}) is kept in {ModelPath}.";
         return new TrainingDivergedException(
-            $"Training diverged in epoch {_epoch + 1} at step {step + 1}: the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")}. " +
+            $"Training diverged in epoch {_epoch + 1} at step {step + 1}: {what}. " +
             $"The learning rate {_o.LearningRate.ToString(CultureInfo.InvariantCulture)} is too high for this run; try --lr {(_o.LearningRate / 10).ToString("G3", CultureInfo.InvariantCulture)}. {kept}");
     }
 

@@ -42,6 +42,35 @@ public sealed class OptimizerTests
         }
     }
 
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("adam")]
+    [InlineData("rmsprop")]
+    public void An_update_in_ranges_equals_one_step(string name)
+    {
+        // The trainer splits an update across its threads: any split gives the same parameters and state.
+        const int length = 1_003;
+        var rng = new Rng(4);
+        var start = Enumerable.Range(0, length).Select(_ => rng.Uniform(-1, 1)).ToArray();
+        var whole = (float[])start.Clone();
+        var parts = (float[])start.Clone();
+        var a = Optimizer.Create(name, length);
+        var b = Optimizer.Create(name, length);
+        int[] cuts = [0, 5, 16, 500, 999, length];
+        for (int step = 0; step < 4; step++)
+        {
+            var g = Enumerable.Range(0, length).Select(_ => rng.Uniform(-1, 1)).ToArray();
+            a.Step(whole, g, 0.01f);
+            b.BeginStep();
+            for (int c = cuts.Length - 2; c >= 0; c--)
+                b.UpdateRange(parts.AsSpan(cuts[c], cuts[c + 1] - cuts[c]), g.AsSpan(cuts[c], cuts[c + 1] - cuts[c]), 0.01f, cuts[c]);
+        }
+        Assert.Equal(whole, parts);
+        Assert.Equal(a.Steps, b.Steps);
+        foreach (var (key, values) in a.State) Assert.Equal(values, b.State[key]);
+        Assert.Throws<ArgumentException>(() => b.UpdateRange(parts.AsSpan(0, 4), new float[3], 0.01f, 0));
+    }
+
     [Fact]
     public void Adam_takes_a_first_step_of_lr_against_the_gradient_sign()
     {
