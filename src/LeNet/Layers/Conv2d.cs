@@ -114,6 +114,9 @@ public sealed class Conv2d : Layer
     // the dot-product form would also run over the rows of the padded plane that have no output, and
     // reduce every vector accumulator. With fewer maps most lanes would be padding.
     bool TransposedWeightGradient => Cout >= 12;
+    // One input map (a network's first layer) and output rows of 17 to 32: direct kernels, six maps
+    // at a time, for the forward pass and the weight gradient (see SingleMapConvolution).
+    bool SingleMap => Cin == 1 && _table is null && !IsDense && SingleMapConvolution.Covers(Cout, OutputShape.W);
     int CoutPadded => RoundUp(Cout);
     int Hp => InputShape.H + 2 * _pad;
     int Wp => InputShape.W + 2 * _pad;
@@ -139,7 +142,8 @@ public sealed class Conv2d : Layer
         int c = Chunk(n);
         int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dxPad = dzGrid + Cout * c * G, output = dxPad + Cin * c * G + SlackX;
         int wT = output + Cout * Pf, dzT = wT + Cin * Cout * _k * _k;
-        int dwT = dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0), dz = dwT + (TransposedWeightGradient ? PatchSize * CoutPadded : 0);
+        int dwT = dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0);
+        int dz = dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0);
         return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dz);
     }
 
@@ -181,6 +185,7 @@ public sealed class Conv2d : Layer
             Activations.Apply(Activation, y[..(n * outSize)]);
         }
         else if (PositionMajor) ForwardPositionMajor(weights, bias, x, y, n, scratch, at);
+        else if (SingleMap) ForwardSingleMap(weights, bias, x, y, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, pf = Pf, wp = Wp, oh = OutputShape.H, ow = OutputShape.W;
@@ -239,6 +244,28 @@ public sealed class Conv2d : Layer
         if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
     }
 
+    void ForwardSingleMap(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch, Layout at)
+    {
+        int chunk = Chunk(n), g = G, outSize = OutputShape.Size, kk = PatchSize, map = OutputShape.H * OutputShape.W;
+        bool relu = Activation == Activation.Relu;
+        var padded = scratch.Slice(at.X, at.DzGrid - at.X);
+        ref float w = ref Unsafe.AsRef(in weights[0]);
+        ref float b = ref Unsafe.AsRef(in bias[0]);
+        for (int s0 = 0; s0 < n; s0 += chunk)
+        {
+            int cn = Math.Min(chunk, n - s0);
+            PadInput(x, s0, cn, padded);
+            for (int s = 0; s < cn; s++)
+            {
+                var ys = y.Slice((s0 + s) * outSize, outSize);
+                for (int co = 0; co < Cout; co += SingleMapConvolution.Maps)
+                    SingleMapConvolution.Forward6(ref padded[s * g], Wp, _k, OutputShape.H, OutputShape.W, ref Unsafe.Add(ref w, co * kk),
+                        ref Unsafe.Add(ref b, co), relu, ref ys[co * map]);
+                if (!relu) Activations.Apply(Activation, ys);
+            }
+        }
+    }
+
     public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dp, int n, Span<float> scratch)
     {
@@ -253,6 +280,8 @@ public sealed class Conv2d : Layer
         if (_table is not null) dW.Clear();
         var db = dp.Slice(WeightCount, Cout);
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
+        // (relu's gradient went into the grid on the way in the GEMM form; here it is taken first)
+        else if (SingleMap && dx.IsEmpty) WeightGradientSingleMap(x, relu ? PreActivationGradient(y, dy, n, scratch[at.Dz..]) : dz, dW, db, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W;
@@ -352,6 +381,7 @@ public sealed class Conv2d : Layer
             if (TransposedWeightGradient)
                 for (int r = 0; r < kk; r++)
                     for (int co = 0; co < Cout; co++) dW[co * kk + r] += dWT[r * CoutPadded + co];
+
         }
 
         if (_table is not null)
@@ -366,6 +396,34 @@ public sealed class Conv2d : Layer
                     TensorPrimitives.Add(d, dW.Slice(co * kk + ci * kk2, kk2), d);
                 }
         }
+    }
+
+    // The weight gradient of a single-map layer (no input gradient: a first layer) straight from the
+    // pre-activation gradient in its own layout: no grid to clear and fill. Vector partial sums per
+    // (tap, map) over the whole batch, summed at the end.
+    void WeightGradientSingleMap(ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dW, Span<float> db, int n, Span<float> scratch, Layout at)
+    {
+        int outSize = OutputShape.Size, oh = OutputShape.H, ow = OutputShape.W, map = oh * ow, kk = PatchSize, chunk = Chunk(n), g = G;
+        for (int s = 0; s < n; s++)
+            for (int co = 0; co < Cout; co++) db[co] += TensorPrimitives.Sum(dz.Slice(s * outSize + co * map, map));
+        var padded = scratch.Slice(at.X, at.DzGrid - at.X);
+        var acc = scratch.Slice(at.DWT, kk * Cout * 16);
+        acc.Clear();
+        ref float d = ref Unsafe.AsRef(in dz[0]);
+        for (int s0 = 0; s0 < n; s0 += chunk)
+        {
+            int cn = Math.Min(chunk, n - s0);
+            PadInput(x, s0, cn, padded);
+            if (_k == 5)
+                SingleMapConvolution.WeightGradient5x5(ref padded[0], g, cn, Wp, oh, ow, ref Unsafe.Add(ref d, s0 * outSize), ow, outSize, map, ref acc[0], Cout);
+            else
+                for (int s = 0; s < cn; s++)
+                    for (int co = 0; co < Cout; co += SingleMapConvolution.Maps)
+                        SingleMapConvolution.WeightGradient6(ref padded[s * g], Wp, _k, oh, ow, ref Unsafe.Add(ref d, (s0 + s) * outSize + co * map), ow, map,
+                            ref acc[co * 16], Cout);
+        }
+        for (int r = 0; r < kk; r++)
+            for (int co = 0; co < Cout; co++) dW[co * kk + r] += Vector512.Sum(Vector512.Create<float>(acc.Slice((r * Cout + co) * 16, 16)));
     }
 
     /// <summary>Weights as a (Cout, Cin·k·k) matrix: the parameters themselves, or the table expanded with zeros.</summary>

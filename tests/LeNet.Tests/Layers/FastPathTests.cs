@@ -92,7 +92,7 @@ public sealed class FastPathTests
     public static TheoryData<SimdWidth, string> ConvCases()
     {
         var data = new TheoryData<SimdWidth, string>();
-        foreach (SimdWidth w in GemmTests.Widths()) foreach (var c in new[] { "conv1", "conv2", "conv3", "C3", "wide", "wide30" }) data.Add(w, c);
+        foreach (SimdWidth w in GemmTests.Widths()) foreach (var c in new[] { "conv1", "conv2", "conv3", "C3", "wide", "wide30", "C1", "wide1", "odd17" }) data.Add(w, c);
         return data;
     }
 
@@ -110,6 +110,10 @@ public sealed class FastPathTests
             "conv3" => new Conv2d("c", new Shape(16, 5, 5), 120, 5, Padding.Valid, Activation.None),
             "C3" => new Conv2d("c", new Shape(6, 14, 14), 16, 5, Padding.Valid, Activation.None, table),
             "wide30" => new Conv2d("c", new Shape(3, 12, 12), 30, 3, Padding.Valid, Activation.Relu),  // 30 maps: padded to 32 lanes
+            // One input map: the direct kernels (rows of 28, 26 and 17 as two overlapping vectors).
+            "C1" => new Conv2d("c", new Shape(1, 32, 32), 6, 5, Padding.Valid, Activation.None),
+            "wide1" => new Conv2d("c", new Shape(1, 28, 28), 30, 3, Padding.Valid, Activation.Relu),
+            "odd17" => new Conv2d("c", new Shape(1, 9, 19), 12, 3, Padding.Valid, Activation.None),
             _ => new Conv2d("c", new Shape(4, 13, 13), 7, 3, Padding.Same, Activation.Relu),
         };
         int n = 11;  // more than one chunk, the last one short
@@ -126,7 +130,7 @@ public sealed class FastPathTests
 
         int cin = conv.InputShape.C, h = conv.InputShape.H, w = conv.InputShape.W, cout = conv.OutputShape.C, oh = conv.OutputShape.H, ow = conv.OutputShape.W;
         int k = conv.KernelSize, pad = conv.Padding == Padding.Same ? (k - 1) / 2 : 0, biases = p.Length - cout;
-        bool relu = which is "conv1" or "conv2" or "wide" or "wide30";
+        bool relu = which is "conv1" or "conv2" or "wide" or "wide30" or "wide1";
         float X(int s, int ci, int iy, int ix) => iy < 0 || ix < 0 || iy >= h || ix >= w ? 0 : x[((s * cin + ci) * h + iy) * w + ix];
         float Wt(int co, int ci, int ky, int kx) { var kernel = conv.Kernel(p, co, ci); return kernel.IsEmpty ? 0 : kernel[ky * k + kx]; }
         var dz = new double[y.Length];
@@ -157,14 +161,23 @@ public sealed class FastPathTests
                                 }
                     }
         for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(dx[i] - dxExpected[i]) < 1e-4, $"{which} dx at {i}: {dx[i]} vs {dxExpected[i]}");
-        for (int co = 0; co < cout; co++)
+        CheckParameterGradient(dp, "");
+        // Without the input gradient (a first layer) the parameter gradient may take another path.
+        var dpAlone = new float[p.Length];
+        conv.Backward(p, x, y, dy, Span<float>.Empty, dpAlone, n, scratch);
+        CheckParameterGradient(dpAlone, " without dx");
+
+        void CheckParameterGradient(float[] got, string how)
         {
-            Assert.True(Math.Abs(dp[biases + co] - db[co]) < 1e-3, $"{which} db[{co}]");
-            for (int ci = 0; ci < cin; ci++)
+            for (int co = 0; co < cout; co++)
             {
-                var kernel = conv.Kernel(dp, co, ci);
-                for (int i = 0; i < kernel.Length; i++)
-                    Assert.True(Math.Abs(kernel[i] - dW[co, ci, i]) < 1e-3, $"{which} dW[{co},{ci},{i}]: {kernel[i]} vs {dW[co, ci, i]}");
+                Assert.True(Math.Abs(got[biases + co] - db[co]) < 1e-3, $"{which}{how} db[{co}]");
+                for (int ci = 0; ci < cin; ci++)
+                {
+                    var kernel = conv.Kernel(got, co, ci);
+                    for (int i = 0; i < kernel.Length; i++)
+                        Assert.True(Math.Abs(kernel[i] - dW[co, ci, i]) < 1e-3, $"{which}{how} dW[{co},{ci},{i}]: {kernel[i]} vs {dW[co, ci, i]}");
+                }
             }
         }
     }
