@@ -5,6 +5,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Numerics;
 
 namespace LeNet.Layers;
@@ -90,8 +91,10 @@ internal static class Pooling
         if (y.Length < rows * ow) throw new ArgumentException("Output too small.");
         ref float X = ref MemoryMarshal.GetReference(x);
         ref float Y = ref MemoryMarshal.GetReference(y);
-        if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2Vector(ref X, ref Y, rows, w); return; }
-        for (int r = 0; r < rows; r++)
+        int r = 0;
+        if (Wide(w)) r = Max2x2Wide(ref X, ref Y, rows, w);
+        else if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2Vector(ref X, ref Y, rows, w); return; }
+        for (; r < rows; r++)
         {
             ref float top = ref Unsafe.Add(ref X, 2 * r * w);
             ref float bottom = ref Unsafe.Add(ref top, w);
@@ -115,8 +118,10 @@ internal static class Pooling
         ref float Y = ref MemoryMarshal.GetReference(y);
         ref float DY = ref MemoryMarshal.GetReference(dy);
         ref float DX = ref MemoryMarshal.GetReference(dx);
-        if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
-        for (int r = 0; r < rows; r++)
+        int r = 0;
+        if (Wide(w)) r = Max2x2WideBackward(ref X, ref Y, ref DY, ref DX, rows, w);
+        else if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
+        for (; r < rows; r++)
         {
             int t = 2 * r * w;
             for (int ox = 0; ox < ow; ox++)
@@ -132,6 +137,74 @@ internal static class Pooling
                 Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref DX, i0 + w)), 0L);
                 Unsafe.Add(ref DX, i0 + (first >> 1) * w + (first & 1)) = mask == 0 ? 0 : Unsafe.Add(ref DY, o);
             }
+        }
+    }
+
+    // Rows of 17 to 32 inputs (LeNet's first pooling: 28) with 512-bit vectors: an input row as two
+    // vectors, the second ending at the row's end (overlapping the first), and all of an output row's
+    // windows (9 to 16) picked from both with one two-source permute each for the even and the odd
+    // columns. An output row is stored as a whole vector, so its last lanes run into the next row's
+    // start, which that row then overwrites; the last row goes to the scalar loop instead. Returns the
+    // rows done.
+    static bool Wide(int w) => w > 16 && w <= 32 && Kernels.Simd.Width == Kernels.SimdWidth.V512 && Avx512F.IsSupported;
+
+    static Vector512<int> EvenColumns(int w)
+    {
+        // Output j reads columns 2j and 2j + 1: lanes of the first vector below 16, else of the second (index + 16).
+        Span<int> index = stackalloc int[16];
+        for (int j = 0; j < 16; j++) index[j] = 2 * j < 16 ? 2 * j : Math.Min(2 * j - (w - 16), 14) + 16;
+        return Vector512.Create<int>(index);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2Wide(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2;
+        nuint second = (nuint)(w - 16);
+        var even = EvenColumns(w);
+        var odd = even + Vector512<int>.One;
+        for (int r = 0; r < rows - 1; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float bottom = ref Unsafe.Add(ref top, w);
+            var v0 = Vector512.Max(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref bottom));
+            var v1 = Vector512.Max(Vector512.LoadUnsafe(ref top, second), Vector512.LoadUnsafe(ref bottom, second));
+            Vector512.Max(Avx512F.PermuteVar16x32x2(v0, even, v1), Avx512F.PermuteVar16x32x2(v0, odd, v1)).StoreUnsafe(ref Y, (nuint)(r * ow));
+        }
+        return Math.Max(0, rows - 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2WideBackward(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2;
+        nuint second = (nuint)(w - 16);
+        // Input column c of the first vector belongs to output c/2, of the second to (w − 16 + c)/2.
+        var first = Vector512.ShiftRightLogical(Vector512<int>.Indices, 1);
+        var last = Vector512.ShiftRightLogical(Vector512<int>.Indices + Vector512.Create(w - 16), 1);
+        var swap = Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        var oddLanes = Vector512.Create(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+        for (int r = 0; r < rows - 1; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float dTop = ref Unsafe.Add(ref DX, 2 * r * w);
+            var m = Vector512.LoadUnsafe(ref Y, (nuint)(r * ow));
+            var g = Vector512.LoadUnsafe(ref DY, (nuint)(r * ow));
+            Backward(ref top, ref dTop, w, 0, Avx512F.PermuteVar16x32(m, first), Avx512F.PermuteVar16x32(g, first), swap, oddLanes);
+            Backward(ref top, ref dTop, w, second, Avx512F.PermuteVar16x32(m, last), Avx512F.PermuteVar16x32(g, last), swap, oddLanes);
+        }
+        return Math.Max(0, rows - 1);
+
+        // Sixteen columns of the window rows from column c: each window's gradient to its first maximum (a, b, c, d order).
+        static void Backward(ref float top, ref float dTop, int w, nuint c, Vector512<float> m, Vector512<float> g, Vector512<int> swap, Vector512<float> oddLanes)
+        {
+            var t = Vector512.Equals(Vector512.LoadUnsafe(ref top, c), m);
+            var b = Vector512.Equals(Vector512.LoadUnsafe(ref top, c + (nuint)w), m);
+            var tSwapped = Vector512.Shuffle(t, swap);
+            var takeTop = Vector512.AndNot(t, tSwapped & oddLanes);
+            var takeBottom = Vector512.AndNot(Vector512.AndNot(b, t | tSwapped), Vector512.Shuffle(b, swap) & oddLanes);
+            (takeTop & g).StoreUnsafe(ref dTop, c);
+            (takeBottom & g).StoreUnsafe(ref dTop, c + (nuint)w);
         }
     }
 
