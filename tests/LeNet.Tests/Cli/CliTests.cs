@@ -41,7 +41,7 @@ public class CliTests
     {
         var (code, stdout, stderr) = Lenet("train", "--fast", "--epochs", "1", "--data", TestPaths.SmallMnist, "--limit", "256", "--out", "fast.lenet");
         Assert.True(code == 0, stderr);
-        Assert.Contains("1 epochs, batch 64, adam lr 0.012 (onecycle)", stdout);
+        Assert.Contains("1 epochs, batch 64, adam lr 0.016 (onecycle)", stdout);
         Assert.Contains("label smoothing 0.1", stdout);
         (code, stdout, stderr) = Lenet("train", "--fast", "--epochs", "1", "--label-smoothing", "0", "--data", TestPaths.SmallMnist, "--limit", "256", "--out", "fast.lenet");
         Assert.True(code == 0, stderr);
