@@ -381,7 +381,6 @@ public sealed class Conv2d : Layer
             if (TransposedWeightGradient)
                 for (int r = 0; r < kk; r++)
                     for (int co = 0; co < Cout; co++) dW[co * kk + r] += dWT[r * CoutPadded + co];
-
         }
 
         if (_table is not null)
