@@ -29,7 +29,7 @@ public static class TrainCommand
         activation.AcceptOnlyFromAmong("relu", "tanh", "sigmoid");
         var pooling = new Option<string?>("--pooling") { Description = "lenet5 only: max (default) or average.", HelpName = "NAME" };
         pooling.AcceptOnlyFromAmong("max", "average");
-        var seed = new Option<ulong>("--seed") { Description = "Random seed for weights and shuffling; a run is reproducible for a given seed and thread count.", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var seed = new Option<ulong>("--seed") { Description = "Random seed for weights and shuffling; a run is reproducible for a given seed (lenet5 and lenet5-1998: whatever --threads).", DefaultValueFactory = _ => 1, HelpName = "N" };
         var threads = new Option<int?>("--threads") { Description = $"Worker threads. Default: all cores ({Environment.ProcessorCount}).", HelpName = "N" };
         var limit = new Option<int>("--limit") { Description = "Train on the first N training images only (quick runs). Default: all.", HelpName = "N" };
         var augment = new Option<bool>("--augment") { Description = "Distort each training image at random as it is used (translation, scaling, squeezing, shearing), as in the 1998 paper." };

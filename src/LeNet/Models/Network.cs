@@ -65,7 +65,8 @@ public sealed class Network
         for (int i = 0; i < Layers.Count; i++) Layers[i].InitializeParameters(ParametersOf(Layers[i]), Rng.For(seed, 1000 + (ulong)i));
     }
 
-    public Workspace CreateWorkspace(int maxBatch) => new(this, maxBatch, training: true);
+    /// <summary>A training workspace for up to maxBatch samples; without <paramref name="parameterGradients"/> it has no gradient buffer of its own, and <see cref="Backward(Workspace, int, Span{float}, bool)"/> is given one.</summary>
+    public Workspace CreateWorkspace(int maxBatch, bool parameterGradients = true) => new(this, maxBatch, training: true, parameterGradients);
 
     // Inference workspaces (no gradient buffers) kept for reuse, so a prediction allocates nothing
     // but its results: most are one image (the web app), the rest chunks of up to 256.
@@ -110,9 +111,14 @@ public sealed class Network
     }
 
     /// <summary>Back-propagates ws.OutputGradient; adds parameter gradients to ws.ParameterGradients.</summary>
-    public void Backward(Workspace ws, int n, bool inputGradient = false)
+    public void Backward(Workspace ws, int n, bool inputGradient = false) => Backward(ws, n, ws.ParameterGradients, inputGradient);
+
+    /// <summary>Back-propagates ws.OutputGradient; adds parameter gradients to <paramref name="parameterGradients"/> (one per parameter).</summary>
+    public void Backward(Workspace ws, int n, Span<float> parameterGradients, bool inputGradient = false)
     {
         ws.Check(this, n);
+        if (parameterGradients.Length != Parameters.Length)
+            throw new ArgumentException($"Expected {Parameters.Length} parameter gradients, got {parameterGradients.Length}.", nameof(parameterGradients));
         if (!ws.ForTraining) throw new InvalidOperationException("This workspace was made for inference and has no gradient buffers.");
         ReadOnlySpan<float> p = Parameters;
         for (int i = Layers.Count - 1; i >= 0; i--)
@@ -120,7 +126,7 @@ public sealed class Network
             var l = Layers[i];
             Span<float> dx = i > 0 || inputGradient ? ws.Gradients[i] : Span<float>.Empty;
             l.Backward(p.Slice(l.ParameterOffset, l.ParameterCount), ws.Activations[i], ws.Activations[i + 1],
-                ws.Gradients[i + 1], dx, ws.ParameterGradients.AsSpan(l.ParameterOffset, l.ParameterCount), n, ws.Scratch[i]);
+                ws.Gradients[i + 1], dx, parameterGradients.Slice(l.ParameterOffset, l.ParameterCount), n, ws.Scratch[i]);
         }
     }
 
@@ -248,7 +254,7 @@ public sealed class Workspace
     readonly Network _network;
     readonly float[][] _activations, _gradients, _scratch;
 
-    internal Workspace(Network network, int maxBatch, bool training)
+    internal Workspace(Network network, int maxBatch, bool training, bool parameterGradients = true)
     {
         if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch));
         _network = network;
@@ -266,7 +272,7 @@ public sealed class Workspace
             _gradients[i + 1] = training ? new float[maxBatch * layers[i].OutputShape.Size] : [];
             _scratch[i] = new float[layers[i].ScratchLength(maxBatch)];
         }
-        ParameterGradients = training ? new float[network.Parameters.Length] : [];
+        ParameterGradients = training && parameterGradients ? new float[network.Parameters.Length] : [];
     }
 
     public int MaxBatch { get; }
