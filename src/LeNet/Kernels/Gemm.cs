@@ -418,6 +418,18 @@ public static class Gemm
         ref int R = ref Unsafe.AsRef(in rows[0]);
         ref float C = ref c[0];
         int n32 = n & ~31, n16 = n & ~15;
+        if (m == 6)
+        {
+            // Six rows (a convolution's input gradient onto 6 maps, or 6 output maps): 18 accumulators
+            // three vectors wide, then 12 and 6, so the last columns do not fall to latency-bound
+            // one- and four-row blocks.
+            int j = 0;
+            for (; j + 48 <= n; j += 48) Block6x48(k, ref A, lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, j), ldc);
+            for (; j + 32 <= n; j += 32) Block6x32(k, ref A, lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, j), ldc);
+            for (; j + 16 <= n; j += 16) Block6x16(k, ref A, lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, j), ldc);
+            if (n16 < n) NN256(m, n, k, a, lda, b, rows, c, ldc, n16);
+            return;
+        }
         for (int j = 0; j < n32; j += 32)
         {
             int i = 0;
@@ -487,6 +499,61 @@ public static class Gemm
         }
         Add512(ref c, 0, c00, c01); Add512(ref c, ldc, c10, c11); Add512(ref c, 2 * ldc, c20, c21);
         Add512(ref c, 3 * ldc, c30, c31); Add512(ref c, 4 * ldc, c40, c41); Add512(ref c, 5 * ldc, c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block6x48(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default,
+            c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default,
+            c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda),
+            a4 = ref Unsafe.Add(ref a, 4 * lda), a5 = ref Unsafe.Add(ref a, 5 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p));
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, 16);
+            var b2 = Vector512.LoadUnsafe(ref bp, 32);
+            var v = Vector512.Create(Unsafe.Add(ref a, p));
+            c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01); c02 = Vector512.FusedMultiplyAdd(v, b2, c02);
+            v = Vector512.Create(Unsafe.Add(ref a1, p));
+            c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11); c12 = Vector512.FusedMultiplyAdd(v, b2, c12);
+            v = Vector512.Create(Unsafe.Add(ref a2, p));
+            c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21); c22 = Vector512.FusedMultiplyAdd(v, b2, c22);
+            v = Vector512.Create(Unsafe.Add(ref a3, p));
+            c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31); c32 = Vector512.FusedMultiplyAdd(v, b2, c32);
+            v = Vector512.Create(Unsafe.Add(ref a4, p));
+            c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41); c42 = Vector512.FusedMultiplyAdd(v, b2, c42);
+            v = Vector512.Create(Unsafe.Add(ref a5, p));
+            c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51); c52 = Vector512.FusedMultiplyAdd(v, b2, c52);
+        }
+        Add512(ref c, 0, c00, c01); Add512(ref c, 32, c02);
+        Add512(ref c, ldc, c10, c11); Add512(ref c, ldc + 32, c12);
+        Add512(ref c, 2 * ldc, c20, c21); Add512(ref c, 2 * ldc + 32, c22);
+        Add512(ref c, 3 * ldc, c30, c31); Add512(ref c, 3 * ldc + 32, c32);
+        Add512(ref c, 4 * ldc, c40, c41); Add512(ref c, 4 * ldc + 32, c42);
+        Add512(ref c, 5 * ldc, c50, c51); Add512(ref c, 5 * ldc + 32, c52);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block6x16(int k, ref float a, int lda, ref float b, ref int rows, ref float c, int ldc)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        ref float a1 = ref Unsafe.Add(ref a, lda), a2 = ref Unsafe.Add(ref a, 2 * lda), a3 = ref Unsafe.Add(ref a, 3 * lda),
+            a4 = ref Unsafe.Add(ref a, 4 * lda), a5 = ref Unsafe.Add(ref a, 5 * lda);
+        for (int p = 0; p < k; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, Unsafe.Add(ref rows, p)));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, p)), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, p)), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, p)), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, p)), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, p)), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, p)), b0, c5);
+        }
+        Add512(ref c, 0, c0); Add512(ref c, ldc, c1); Add512(ref c, 2 * ldc, c2);
+        Add512(ref c, 3 * ldc, c3); Add512(ref c, 4 * ldc, c4); Add512(ref c, 5 * ldc, c5);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

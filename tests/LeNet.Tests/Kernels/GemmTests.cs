@@ -24,7 +24,7 @@ public class GemmTests
         var rng = new Rng(1);
         using var _ = Simd.Use(width);
         foreach (int m in new[] { 1, 3, 4, 6, 9, 14, 19 })
-            foreach (int n in new[] { 1, 7, 8, 15, 16, 17, 31, 32, 33, 50, 70 })
+            foreach (int n in new[] { 1, 7, 8, 15, 16, 17, 31, 32, 33, 50, 70, 97, 144 })
                 foreach (int k in new[] { 1, 5, 25 })
                 {
                     int lda = k + 1, ldb = n + 3, ldc = n + 2;
