@@ -337,12 +337,35 @@ public static class Gemm
                 for (; i + 8 <= rows; i += 8)
                 {
                     float* si = s + (long)i * lds, di = d + i;
-                    for (int j = 0; j < cols; j++) Avx2.GatherVector256(si + j, index, 4).Store(di + (long)j * ldd);
+                    int j = 0;
+                    for (; j + 8 <= cols; j += 8) Transpose8x8(si + j, lds, di + (long)j * ldd, ldd);
+                    for (; j < cols; j++) Avx2.GatherVector256(si + j, index, 4).Store(di + (long)j * ldd);
                 }
             }
             for (; i < rows; i++)
                 for (int j = 0; j < cols; j++) d[(long)j * ldd + i] = s[(long)i * lds + j];
         }
+    }
+
+    // An 8×8 block by unpacks and lane permutes: 24 shuffles where gathers cost a load per element.
+    static unsafe void Transpose8x8(float* s, int lds, float* d, int ldd)
+    {
+        var r0 = Avx.LoadVector256(s); var r1 = Avx.LoadVector256(s + lds);
+        var r2 = Avx.LoadVector256(s + 2 * lds); var r3 = Avx.LoadVector256(s + 3 * lds);
+        var r4 = Avx.LoadVector256(s + 4 * lds); var r5 = Avx.LoadVector256(s + 5 * lds);
+        var r6 = Avx.LoadVector256(s + 6 * lds); var r7 = Avx.LoadVector256(s + 7 * lds);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(d + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(d + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(d + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(d + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     static void CheckRows(ReadOnlySpan<int> rows, int count, int width, int length)
@@ -820,8 +843,47 @@ public static class Gemm
             }
         }
         for (; i < m; i++)
-            for (int j = 0; j < n; j++)
-                c[i * ldc + j] += Dot512(ref A, i * lda, ref B, rows[j], k16) + Tail(a, i * lda, b, rows[j], k16, k);
+        {
+            int j = 0;
+            if (k >= 16)
+                for (; j + 8 <= n; j += 8) Dots1x8(k, ref Unsafe.Add(ref A, i * lda), ref B, rows.Slice(j, 8), c.Slice(i * ldc + j, 8));
+            for (; j < n; j++) c[i * ldc + j] += Dot512(ref A, i * lda, ref B, rows[j], k16) + Tail(a, i * lda, b, rows[j], k16, k);
+        }
+    }
+
+    // One row of A against 8 rows of B (one image through a dense layer): eight independent chains,
+    // 9 loads per 8 FMAs, where one dot product at a time waits on its own chain and its own sum.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // The last k mod 16 terms come from one more vector ending at k, its lanes already counted zeroed
+    // (k ≥ 16).
+    static void Dots1x8(int k, ref float a, ref float B, ReadOnlySpan<int> rows, Span<float> c)
+    {
+        int k16 = k & ~15;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        ref float b0 = ref Unsafe.Add(ref B, rows[0]), b1 = ref Unsafe.Add(ref B, rows[1]), b2 = ref Unsafe.Add(ref B, rows[2]), b3 = ref Unsafe.Add(ref B, rows[3]),
+            b4 = ref Unsafe.Add(ref B, rows[4]), b5 = ref Unsafe.Add(ref B, rows[5]), b6 = ref Unsafe.Add(ref B, rows[6]), b7 = ref Unsafe.Add(ref B, rows[7]);
+        for (int p = 0; p < k16; p += 16)
+        {
+            nuint o = (nuint)p;
+            var u = Vector512.LoadUnsafe(ref a, o);
+            s0 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b0, o), s0); s1 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b1, o), s1);
+            s2 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b2, o), s2); s3 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b3, o), s3);
+            s4 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b4, o), s4); s5 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b5, o), s5);
+            s6 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b6, o), s6); s7 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b7, o), s7);
+        }
+        if (k16 < k)
+        {
+            nuint o = (nuint)(k - 16);
+            // Lanes below 16 − (k − k16) were in the last full vector.
+            var fresh = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(16 - (k - k16))).AsSingle();
+            var u = Vector512.LoadUnsafe(ref a, o) & fresh;
+            s0 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b0, o), s0); s1 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b1, o), s1);
+            s2 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b2, o), s2); s3 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b3, o), s3);
+            s4 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b4, o), s4); s5 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b5, o), s5);
+            s6 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b6, o), s6); s7 = Vector512.FusedMultiplyAdd(u, Vector512.LoadUnsafe(ref b7, o), s7);
+        }
+        c[0] += Vector512.Sum(s0); c[1] += Vector512.Sum(s1); c[2] += Vector512.Sum(s2); c[3] += Vector512.Sum(s3);
+        c[4] += Vector512.Sum(s4); c[5] += Vector512.Sum(s5); c[6] += Vector512.Sum(s6); c[7] += Vector512.Sum(s7);
     }
 
     // 6 rows of A against 4 rows of B: 24 accumulators, 10 loads per 24 FMAs.
