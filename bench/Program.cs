@@ -52,9 +52,9 @@ foreach (int batch in batches)
         var ours = new List<double>();
         var pyTorch = new List<double>();
         var sharp = new List<double>();
-        // Allocations are counted for the whole process, where a peer's stderr being read (libtorch's
-        // warnings) lands now and then; the cleanest round is reported, as an allocation inside our
-        // step would show in every round.
+        // Allocations are counted for the whole process, where the peers' process plumbing allocates
+        // now and then (with the TorchSharp peer running, 75–187 B per step in some rounds; without it,
+        // none); the cleanest round is reported, as an allocation inside our step would show in every round.
         double alloc = double.PositiveInfinity;
         for (int r = 0; r < rounds; r++)
         {
