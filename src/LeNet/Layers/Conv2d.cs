@@ -298,6 +298,9 @@ public sealed class Conv2d : Layer
             var dzGrid = scratch.Slice(at.DzGrid, at.DxPad - at.DzGrid);
             var dxPad = scratch.Slice(at.DxPad, at.Out - at.DxPad);
             bool needDx = !dx.IsEmpty;
+            // Six unpadded input maps: dx tile by tile with every offset's sum in registers.
+            bool gatheredDx = needDx && _pad == 0 && SixMapInputGradient.Covers(Cin, h * w);
+            int lead = SixMapInputGradient.Lead(_k, wp);
             var wT = scratch.Slice(at.WT, kk2 * cinCout);
             var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
             var dWT = scratch.Slice(at.DWT, at.Dz - at.DWT);
@@ -357,6 +360,14 @@ public sealed class Conv2d : Layer
                     }
                 else Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
                 if (!needDx) continue;
+                if (gatheredDx)
+                {
+                    // The shifted reads of the chunk's first rows reach into the padded input's slack.
+                    scratch.Slice(at.DzGrid - lead, lead).Clear();
+                    for (int s = 0; s < cn; s++)
+                        SixMapInputGradient.Compute(ref dzGrid[s * g], len, ref wT[0], Cout, _k, wp, oh, h * w, ref dx[(s0 + s) * inSize]);
+                    continue;
+                }
 
                 // dx: for each kernel offset, wT·dz over the sample's grid, added into the padded dx planes
                 // shifted by that offset. A block of the GEMM's rows is a set of input maps (distinct
