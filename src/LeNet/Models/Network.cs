@@ -1,6 +1,7 @@
 // A feed-forward stack of layers over one contiguous parameter array. Forward and backward run on
 // a Workspace (activations, gradients, scratch, a parameter-gradient twin) so several threads can
 // use one Network at once, each with its own workspace.
+using System.Runtime.CompilerServices;
 using LeNet.Layers;
 using LeNet.Training;
 
@@ -147,7 +148,7 @@ public sealed class Network
         int chunk = count < 16 ? count : Math.Clamp((count + threads - 1) / threads, 1, MaxPredictChunk);
         int chunks = (count + chunk - 1) / chunk;
         int workers = Math.Min(threads, chunks);
-        if (workers == 1) PredictChunks(images, count, probabilities, rawOutputs, chunk, 0, 1);
+        if (workers == 1) PredictChunks(images, count, probabilities, rawOutputs, chunk, null);
         else PredictInParallel(images, count, probabilities, rawOutputs, chunk, workers);
     }
 
@@ -159,8 +160,9 @@ public sealed class Network
         fixed (float* pp = probabilities, pr = rawOutputs)
         {
             nint ai = (nint)pi, ap = (nint)pp, ar = (nint)pr;
-            Action<int> work = w => PredictChunks(new ReadOnlySpan<byte>((void*)ai, count * 784), count, new Span<float>((void*)ap, count * classes),
-                new Span<float>((void*)ar, rawLength), chunk, w, workers);
+            var next = new StrongBox<int>();
+            Action<int> work = _ => PredictChunks(new ReadOnlySpan<byte>((void*)ai, count * 784), count, new Span<float>((void*)ap, count * classes),
+                new Span<float>((void*)ar, rawLength), chunk, next);
             if (!SharedWorkers.TryRun(workers, work))
                 Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, work);
         }
@@ -193,14 +195,15 @@ public sealed class Network
         }
     }
 
-    // Chunks first, first + step, … of the batch on one thread, with a pooled workspace.
-    void PredictChunks(ReadOnlySpan<byte> images, int count, Span<float> probabilities, Span<float> rawOutputs, int chunk, int first, int step)
+    // Chunks of the batch on one thread, with a pooled workspace: all of them, or (threads sharing a
+    // batch) the ones it claims from the shared counter, so a core that runs slower does fewer.
+    void PredictChunks(ReadOnlySpan<byte> images, int count, Span<float> probabilities, Span<float> rawOutputs, int chunk, StrongBox<int>? next)
     {
         int classes = Loss.Classes, chunks = (count + chunk - 1) / chunk;
         var ws = RentInference(Math.Min(chunk, count));
         try
         {
-            for (int c = first; c < chunks; c += step)
+            for (int c = Claim(next, -1); c < chunks; c = Claim(next, c))
             {
                 int start = c * chunk, n = Math.Min(chunk, count - start);
                 for (int s = 0; s < n; s++) Encoding.Encode(images.Slice((start + s) * 784, 784), ws.Input.Slice(s * InputSize, InputSize));
@@ -211,6 +214,8 @@ public sealed class Network
         }
         finally { ReturnInference(ws); }
     }
+
+    static int Claim(StrongBox<int>? next, int last) => next is null ? last + 1 : Interlocked.Increment(ref next.Value) - 1;
 
     /// <summary>
     /// Runs one 28x28 image (784 bytes, 0 = background, 255 = ink) and keeps what every layer saw:
