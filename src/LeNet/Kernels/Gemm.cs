@@ -31,6 +31,22 @@ public static class Simd
     }
 
     sealed class Scope(Action restore) : IDisposable { public void Dispose() => restore(); }
+
+    /// <summary>Floats a scratch buffer needs beyond its layout so that <see cref="Aligned"/> can start it on a cache line.</summary>
+    public const int AlignmentSlack = 16;
+
+    /// <summary>
+    /// The buffer from its first float on a 64-byte boundary (skipping up to 15): a 512-bit load or
+    /// store at a multiple of 16 floats from there then touches one cache line, not two. The address
+    /// is taken at each call, so a buffer the GC has moved is still used correctly.
+    /// </summary>
+    public static unsafe Span<float> Aligned(Span<float> buffer)
+    {
+        if (buffer.IsEmpty) return buffer;
+        nuint address = (nuint)Unsafe.AsPointer(ref buffer[0]);
+        int skip = (int)((64 - (address & 63)) & 63) / sizeof(float);
+        return buffer[Math.Min(skip, buffer.Length)..];
+    }
 }
 
 public static class Gemm

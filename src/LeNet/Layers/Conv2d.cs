@@ -139,15 +139,17 @@ public sealed class Conv2d : Layer
         int table = _table is null ? 0 : Cout * PatchSize;
         if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table,
             2 * table + Math.Max(n * Cout, Dense.AffineScratch(n, PatchSize, Cout)));
+        // Every region starts on a whole number of vectors, so with the buffer aligned (Simd.Aligned)
+        // the GEMMs' 16-float rows (transposed weights, dzᵀ, products) lie each on one cache line.
         int c = Chunk(n);
-        int x = 2 * table, dzGrid = x + Cin * c * G + SlackX, dxPad = dzGrid + Cout * c * G, output = dxPad + Cin * c * G + SlackX;
-        int wT = output + Cout * Pf, dzT = wT + Cin * Cout * _k * _k;
-        int dwT = dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0);
-        int dz = dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0);
+        int x = RoundUp(2 * table), dzGrid = RoundUp(x + Cin * c * G + SlackX), dxPad = RoundUp(dzGrid + Cout * c * G), output = RoundUp(dxPad + Cin * c * G + SlackX);
+        int wT = RoundUp(output + Cout * Pf), dzT = RoundUp(wT + Cin * Cout * _k * _k);
+        int dwT = RoundUp(dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0));
+        int dz = RoundUp(dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0));
         return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dz);
     }
 
-    public override int ScratchLength(int n) => LayoutFor(n).Dz + base.ScratchLength(n);
+    public override int ScratchLength(int n) => LayoutFor(n).Dz + base.ScratchLength(n) + Simd.AlignmentSlack;
 
     /// <summary>Offsets of the rows of the implicit unfolded matrix: (c, ky, kx) → c·planes + (ky + skip)·width + kx + skip.</summary>
     static void RowTable(Span<int> rows, int channels, int k, int planes, int width, int skip)
@@ -175,6 +177,7 @@ public sealed class Conv2d : Layer
 
     public override void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch)
     {
+        scratch = Simd.Aligned(scratch);
         var at = LayoutFor(n);
         var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * PatchSize));
         var bias = p.Slice(WeightCount, Cout);
@@ -269,6 +272,7 @@ public sealed class Conv2d : Layer
     public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dp, int n, Span<float> scratch)
     {
+        scratch = Simd.Aligned(scratch);
         var at = LayoutFor(n);
         int kk = PatchSize, outSize = OutputShape.Size, inSize = InputShape.Size;
         // Relu's gradient is taken row by row as dz is laid on the grid; other activations first.
