@@ -39,7 +39,7 @@ internal static class SixMapInputGradient
     }
 
     // The kernel rows whose dz rows positions [p0, p0 + width) meet: dz row y − ky within 0..oh−1.
-    static (int From, int To) Rows(int p0, int width, int k, int wp, int oh) =>
+    static (int From, int To) KernelRows(int p0, int width, int k, int wp, int oh) =>
         (Math.Max(0, p0 / wp - (oh - 1)), Math.Min(k - 1, (p0 + width - 1) / wp));
 
     // 48 positions (three vectors) × 6 maps: 18 accumulators; per (offset, output map) three loads of
@@ -50,7 +50,7 @@ internal static class SixMapInputGradient
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
-        var (from, to) = Rows(p0, 48, k, wp, oh);
+        var (from, to) = KernelRows(p0, 48, k, wp, oh);
         nint step = dzMap;
         nint c1o = cout, c2o = 2 * c1o, c3o = 3 * c1o, c4o = 4 * c1o, c5o = 5 * c1o;
         for (int ky = from; ky <= to; ky++)
@@ -93,7 +93,7 @@ internal static class SixMapInputGradient
     static void Tile16(ref float dz, int dzMap, ref float wT, int cout, int k, int wp, int oh, int plane, int p0, ref float dx)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-        var (from, to) = Rows(p0, 16, k, wp, oh);
+        var (from, to) = KernelRows(p0, 16, k, wp, oh);
         nint step = dzMap;
         for (int ky = from; ky <= to; ky++)
             for (int kx = 0; kx < k; kx++)
