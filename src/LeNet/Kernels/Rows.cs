@@ -1,7 +1,9 @@
 // Row helpers of the convolution: copies and epilogues over rows of 5 to 32 floats, as whole vectors
 // with the last one overlapping the one before (so a row's values may be written twice), instead
 // of a general memcpy or TensorPrimitives call per short row.
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace LeNet.Kernels;
@@ -41,21 +43,40 @@ internal static class Rows
             }
     }
 
-    /// <summary>dst = y &gt; 0 ? dy : 0 (relu's gradient), whole vectors with the last overlapping.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void ReluGradientRow(ref float dst, ref float y, ref float dy, int width)
+    /// <summary>
+    /// One plane of dz onto its grid: dst[r·stride + x] = src[r·width + x] for x &lt; width, zero for
+    /// width ≤ x &lt; stride, and zero from row <paramref name="height"/> to <paramref name="plane"/>. With
+    /// 512-bit vectors and rows of at most 16, a row is one masked vector whose zero lanes run into
+    /// the next row, which is written after it; src must then have 16 readable floats from each row's start.
+    /// </summary>
+    internal static float ToGrid(ref float dst, ref float src, int height, int width, int stride, int plane)
     {
-        if (width >= 8 && Vector256.IsHardwareAccelerated)
+        int done;
+        float sum;
+        if (Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated && stride <= 16 && (height - 1) * stride + 16 <= plane)
         {
-            int i = 0;
-            for (; i + 8 <= width; i += 8)
-                Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.LoadUnsafe(ref y, (nuint)i), Vector256<float>.Zero),
-                    Vector256.LoadUnsafe(ref dy, (nuint)i), Vector256<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
-            i = width - 8;
-            Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.LoadUnsafe(ref y, (nuint)i), Vector256<float>.Zero),
-                Vector256.LoadUnsafe(ref dy, (nuint)i), Vector256<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+            var keep = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(width)).AsSingle();
+            var total = Vector512<float>.Zero;
+            for (int r = 0; r < height; r++)
+            {
+                var row = Vector512.LoadUnsafe(ref src, (nuint)(r * width)) & keep;
+                row.StoreUnsafe(ref dst, (nuint)(r * stride));
+                total += row;
+            }
+            sum = Vector512.Sum(total);
+            done = (height - 1) * stride + 16;
         }
         else
-            for (int i = 0; i < width; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref y, i) > 0 ? Unsafe.Add(ref dy, i) : 0;
+        {
+            for (int r = 0; r < height; r++)
+            {
+                CopyRow(ref Unsafe.Add(ref dst, r * stride), ref Unsafe.Add(ref src, r * width), width);
+                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, r * stride + width), stride - width).Clear();
+            }
+            sum = TensorPrimitives.Sum(MemoryMarshal.CreateReadOnlySpan(ref src, height * width));
+            done = height * stride;
+        }
+        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, done), plane - done).Clear();
+        return sum;
     }
 }

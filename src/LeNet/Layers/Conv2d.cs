@@ -149,7 +149,14 @@ public sealed class Conv2d : Layer
         return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dz);
     }
 
-    public override int ScratchLength(int n) => LayoutFor(n).Dz + base.ScratchLength(n) + Simd.AlignmentSlack;
+    // The pre-activation gradient (n × output, also a copy of dy without an activation) and a vector past it.
+    public override int ScratchLength(int n) => LayoutFor(n).Dz + n * OutputShape.Size + 16 + Simd.AlignmentSlack;
+
+    static ReadOnlySpan<float> CopyToScratch(ReadOnlySpan<float> values, Span<float> scratch)
+    {
+        values[..scratch.Length].CopyTo(scratch);
+        return scratch;
+    }
 
     /// <summary>Offsets of the rows of the implicit unfolded matrix: (c, ky, kx) → c·planes + (ky + skip)·width + kx + skip.</summary>
     static void RowTable(Span<int> rows, int channels, int k, int planes, int width, int skip)
@@ -275,21 +282,20 @@ public sealed class Conv2d : Layer
         scratch = Simd.Aligned(scratch);
         var at = LayoutFor(n);
         int kk = PatchSize, outSize = OutputShape.Size, inSize = InputShape.Size;
-        // Relu's gradient is taken row by row as dz is laid on the grid; other activations first.
-        bool relu = Activation == Activation.Relu && !IsDense;
-        var dz = relu ? dy : PreActivationGradient(y, dy, n, scratch[at.Dz..]);
+        var dz = PreActivationGradient(y, dy, n, scratch[at.Dz..]);
         var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * kk));
         // With a table the weight gradient is formed densely, then only connected kernels are kept.
         var dW = _table is null ? dp[..WeightCount] : scratch.Slice(at.TableDW, Cout * kk);
         if (_table is not null) dW.Clear();
         var db = dp.Slice(WeightCount, Cout);
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
-        // (relu's gradient went into the grid on the way in the GEMM form; here it is taken first)
-        else if (SingleMap && dx.IsEmpty) WeightGradientSingleMap(x, relu ? PreActivationGradient(y, dy, n, scratch[at.Dz..]) : dz, dW, db, n, scratch, at);
+        else if (SingleMap && dx.IsEmpty) WeightGradientSingleMap(x, dz, dW, db, n, scratch, at);
         else
         {
-            int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W;
+            int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W, map = oh * ow;
             int kk2 = _k * _k, cinCout = Cin * Cout;
+            // dz in the scratch, where the grid's row copies may read up to a vector past its end.
+            if (Activation == Activation.None) dz = CopyToScratch(dz, scratch.Slice(at.Dz, n * outSize));
             int[]? rented = kk + Cout > 1024 ? System.Buffers.ArrayPool<int>.Shared.Rent(kk + Cout) : null;
             Span<int> all = rented is null ? stackalloc int[kk + Cout] : rented.AsSpan(0, kk + Cout);
             Span<int> rows = all[..kk], dzRows = all[kk..];
@@ -301,7 +307,7 @@ public sealed class Conv2d : Layer
             var padded = scratch.Slice(at.X, at.DzGrid - at.X);
             var dzGrid = scratch.Slice(at.DzGrid, at.DxPad - at.DzGrid);
             var dxPad = scratch.Slice(at.DxPad, at.Out - at.DxPad);
-            bool needDx = !dx.IsEmpty;
+            bool needDx = !dx.IsEmpty, needGrid = needDx || !gathered;
             // Six unpadded input maps: dx tile by tile with every offset's sum in registers.
             bool gatheredDx = needDx && _pad == 0 && SixMapInputGradient.Covers(Cin, h * w);
             int lead = SixMapInputGradient.Lead(_k, wp);
@@ -326,34 +332,25 @@ public sealed class Conv2d : Layer
                 int cn = Math.Min(chunk, n - s0), len = cn * g;
                 PadInput(x, s0, cn, padded);
                 RowTable(rows, Cin, _k, len, wp, 0);
-                // dz on the input's grid (zeros off the valid units), the bias gradient on the way.
-                dzGrid[..(Cout * len)].Clear();
+                // dz on the input's grid (zeros off the valid units), for the GEMM forms and the input
+                // gradient, and the bias gradient: the sums of dz's planes.
                 for (int co = 0; co < Cout; co++)
                     for (int s = 0; s < cn; s++)
-                    {
-                        int at0 = (s0 + s) * outSize + co * oh * ow;
-                        ref float d = ref dzGrid[(co * cn + s) * g];
-                        ref float v = ref Unsafe.AsRef(in dz[at0]);
-                        if (relu)
-                        {
-                            ref float yv = ref Unsafe.AsRef(in y[at0]);
-                            for (int oy = 0; oy < oh; oy++)
-                                Rows.ReluGradientRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref yv, oy * ow), ref Unsafe.Add(ref v, oy * ow), ow);
-                        }
-                        else for (int oy = 0; oy < oh; oy++) Rows.CopyRow(ref Unsafe.Add(ref d, oy * wp), ref Unsafe.Add(ref v, oy * ow), ow);
-                        db[co] += TensorPrimitives.Sum(dzGrid.Slice((co * cn + s) * g, oh * wp));
-                    }
+                        db[co] += needGrid
+                            ? Rows.ToGrid(ref dzGrid[(co * cn + s) * g], ref Unsafe.AsRef(in dz[(s0 + s) * outSize + co * map]), oh, ow, wp, g)
+                            : TensorPrimitives.Sum(dz.Slice((s0 + s) * outSize + co * map, map));
                 if (TransposedWeightGradient && gathered)
                 {
                     // The whole chunk in one product over its samples' output positions (not the grid's
                     // unused columns), so the accumulators stay in registers from the first sample to the last.
+                    // dzᵀ comes from the compact dz, a sample (maps × positions) at a time.
                     int r = 0;
                     for (int s = 0; s < cn; s++)
+                    {
+                        Gemm.Transpose(Cout, map, dz[((s0 + s) * outSize)..], map, dzT[(s * map * ldT)..], ldT);
                         for (int oy = 0; oy < oh; oy++, r += ow)
-                        {
-                            Gemm.Transpose(Cout, ow, dzGrid[(s * g + oy * wp)..], len, dzT[(r * ldT)..], ldT);
                             for (int ox = 0; ox < ow; ox++) positions[r + ox] = s * g + oy * wp + ox;
-                        }
+                    }
                     Gemm.MultiplyGathered(kk, ldT, r, padded, rows, positions, dzT, ldT, default, false, dWT, ldT, accumulate: true);
                 }
                 else if (TransposedWeightGradient)
