@@ -131,13 +131,14 @@ public sealed class Conv2d : Layer
     // Scratch layout for a call with n samples (c = samples per chunk):
     // [expanded table weights | their gradient] (table only) | padded input (Cin·c·G + slack)
     // | dz on the input grid (Cout·c·G) | padded dx (Cin·c·G + slack) | GEMM output (grid) | transposed
-    // weights (k·k × Cin × Cout) | dzᵀ of a chunk and dWᵀ (many maps) | pre-activation gradient (n×output).
-    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int Dz);
+    // weights (k·k × Cin × Cout) | dzᵀ of a chunk and dWᵀ (many maps) | dz laid sample-minor and the
+    // input gradient's sums (six unpadded input maps) | pre-activation gradient (n×output).
+    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int DzS, int DxS, int Dz);
 
     Layout LayoutFor(int n)
     {
         int table = _table is null ? 0 : Cout * PatchSize;
-        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table,
+        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table,
             2 * table + Math.Max(n * Cout, Dense.AffineScratch(n, PatchSize, Cout)));
         // Every region starts on a whole number of vectors, so with the buffer aligned (Simd.Aligned)
         // the GEMMs' 16-float rows (transposed weights, dzᵀ, products) lie each on one cache line.
@@ -145,8 +146,11 @@ public sealed class Conv2d : Layer
         int x = RoundUp(2 * table), dzGrid = RoundUp(x + Cin * c * G + SlackX), dxPad = RoundUp(dzGrid + Cout * c * G), output = RoundUp(dxPad + Cin * c * G + SlackX);
         int wT = RoundUp(output + Cout * Pf), dzT = RoundUp(wT + Cin * Cout * _k * _k);
         int dwT = RoundUp(dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0));
-        int dz = RoundUp(dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0));
-        return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dz);
+        int dzS = RoundUp(dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0));
+        bool sixMaps = Cin == SixMapInputGradient.Maps && _pad == 0;
+        int dxS = RoundUp(dzS + (sixMaps ? SixMapInputGradient.LaidLength(Cout, OutputShape.H, OutputShape.W) : 0));
+        int dz = RoundUp(dxS + (sixMaps ? SixMapInputGradient.SumsLength(InputShape.H, InputShape.W) : 0));
+        return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dzS, dxS, dz);
     }
 
     // The pre-activation gradient (n × output, also a copy of dy without an activation) and a vector past it.
@@ -307,13 +311,13 @@ public sealed class Conv2d : Layer
             var padded = scratch.Slice(at.X, at.DzGrid - at.X);
             var dzGrid = scratch.Slice(at.DzGrid, at.DxPad - at.DzGrid);
             var dxPad = scratch.Slice(at.DxPad, at.Out - at.DxPad);
-            bool needDx = !dx.IsEmpty, needGrid = needDx || !gathered;
-            // Six unpadded input maps: dx tile by tile with every offset's sum in registers.
-            bool gatheredDx = needDx && _pad == 0 && SixMapInputGradient.Covers(Cin, h * w);
-            int lead = SixMapInputGradient.Lead(_k, wp);
+            bool needDx = !dx.IsEmpty;
+            // Six unpadded input maps: dx sixteen samples at a time, a sample per lane (after the chunks).
+            bool sixMapDx = needDx && _pad == 0 && SixMapInputGradient.Covers(Cin);
+            bool needGrid = (needDx && !sixMapDx) || !gathered;
             var wT = scratch.Slice(at.WT, kk2 * cinCout);
             var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
-            var dWT = scratch.Slice(at.DWT, at.Dz - at.DWT);
+            var dWT = scratch.Slice(at.DWT, at.DzS - at.DWT);
             dWT.Clear();
             if (CoutPadded != Cout) dzT.Clear();   // the padding columns stay zero
             int ldT = CoutPadded;
@@ -360,15 +364,7 @@ public sealed class Conv2d : Layer
                         Gemm.MultiplyRowsNN(kk, ldT, oh * wp, padded[(s * g)..], rows, dzT, ldT, dWT, ldT, accumulate: true);
                     }
                 else Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
-                if (!needDx) continue;
-                if (gatheredDx)
-                {
-                    // The shifted reads of the chunk's first rows reach into the padded input's slack.
-                    scratch.Slice(at.DzGrid - lead, lead).Clear();
-                    for (int s = 0; s < cn; s++)
-                        SixMapInputGradient.Compute(ref dzGrid[s * g], len, ref wT[0], Cout, _k, wp, oh, h * w, ref dx[(s0 + s) * inSize]);
-                    continue;
-                }
+                if (!needDx || sixMapDx) continue;
 
                 // dx: for each kernel offset, wT·dz over the sample's grid, added into the padded dx planes
                 // shifted by that offset. A block of the GEMM's rows is a set of input maps (distinct
@@ -386,6 +382,18 @@ public sealed class Conv2d : Layer
                         ref float src = ref dxPad[(ci * cn + s) * g + _pad * wp + _pad];
                         for (int yy = 0; yy < h; yy++) Rows.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref src, yy * wp), w);
                     }
+                }
+            }
+            if (sixMapDx)
+            {
+                var dzS = scratch.Slice(at.DzS, at.DxS - at.DzS);
+                var sums = scratch.Slice(at.DxS, at.Dz - at.DxS);
+                for (int s0 = 0; s0 < n; s0 += SixMapInputGradient.Lanes)
+                {
+                    int count = Math.Min(SixMapInputGradient.Lanes, n - s0);
+                    SixMapInputGradient.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
+                    SixMapInputGradient.Compute(dzS, wT, Cout, _k, oh, ow, sums);
+                    Gemm.Transpose(inSize, count, sums, SixMapInputGradient.Lanes, dx[(s0 * inSize)..], inSize);
                 }
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
