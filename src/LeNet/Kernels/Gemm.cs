@@ -334,8 +334,11 @@ public static class Gemm
     const int ShortDot = 128;
 
     /// <summary>
-    /// Dst[j·ldd + i] = Src[i·lds + j] for a row-major rows×cols source (ldd defaults to rows): eight
-    /// rows at a time with a gather and one vector store per column where AVX2 is there.
+    /// Dst[j·ldd + i] = Src[i·lds + j] for a row-major rows×cols source (ldd defaults to rows; the two
+    /// must not overlap): 8×8 blocks where AVX2 is there. A remainder of rows or columns past whole
+    /// blocks is one more block that overlaps the one before (its shared elements are written twice,
+    /// with the same values); with fewer than eight columns, a gather per column, and with fewer
+    /// than eight rows, element by element.
     /// </summary>
     public static unsafe void Transpose(int rows, int cols, ReadOnlySpan<float> src, int lds, Span<float> dst, int ldd = 0)
     {
@@ -343,22 +346,30 @@ public static class Gemm
         CheckLengths(rows, cols, lds, src.Length, "source");
         CheckLengths(cols, rows, ldd, dst.Length, "destination");
         if (rows == 0 || cols == 0) return;
-        int i = 0;
         fixed (float* s = src)
         fixed (float* d = dst)
         {
-            if (Avx2.IsSupported && Simd.Width != SimdWidth.Scalar)
+            if (Avx2.IsSupported && Simd.Width != SimdWidth.Scalar && rows >= 8)
             {
                 var index = Vector256.Create(0, lds, 2 * lds, 3 * lds, 4 * lds, 5 * lds, 6 * lds, 7 * lds);
-                for (; i + 8 <= rows; i += 8)
+                for (int i = 0; i < rows; i += 8)
                 {
+                    if (i + 8 > rows) i = rows - 8;
                     float* si = s + (long)i * lds, di = d + i;
-                    int j = 0;
-                    for (; j + 8 <= cols; j += 8) Transpose8x8(si + j, lds, di + (long)j * ldd, ldd);
-                    for (; j < cols; j++) Avx2.GatherVector256(si + j, index, 4).Store(di + (long)j * ldd);
+                    if (cols < 8)
+                    {
+                        for (int j = 0; j < cols; j++) Avx2.GatherVector256(si + j, index, 4).Store(di + (long)j * ldd);
+                        continue;
+                    }
+                    for (int j = 0; j < cols; j += 8)
+                    {
+                        if (j + 8 > cols) j = cols - 8;
+                        Transpose8x8(si + j, lds, di + (long)j * ldd, ldd);
+                    }
                 }
+                return;
             }
-            for (; i < rows; i++)
+            for (int i = 0; i < rows; i++)
                 for (int j = 0; j < cols; j++) d[(long)j * ldd + i] = s[(long)i * lds + j];
         }
     }

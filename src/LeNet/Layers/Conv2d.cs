@@ -286,14 +286,16 @@ public sealed class Conv2d : Layer
         scratch = Simd.Aligned(scratch);
         var at = LayoutFor(n);
         int kk = PatchSize, outSize = OutputShape.Size, inSize = InputShape.Size;
-        var dz = PreActivationGradient(y, dy, n, scratch[at.Dz..]);
+        // A first layer's weight gradient takes the activation's gradient a sample at a time, in L1.
+        bool singleMapWeights = SingleMap && dx.IsEmpty;
+        var dz = singleMapWeights ? dy : PreActivationGradient(y, dy, n, scratch[at.Dz..]);
         var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * kk));
         // With a table the weight gradient is formed densely, then only connected kernels are kept.
         var dW = _table is null ? dp[..WeightCount] : scratch.Slice(at.TableDW, Cout * kk);
         if (_table is not null) dW.Clear();
         var db = dp.Slice(WeightCount, Cout);
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
-        else if (SingleMap && dx.IsEmpty) WeightGradientSingleMap(x, dz, dW, db, n, scratch, at);
+        else if (singleMapWeights) WeightGradientSingleMap(x, y, dy, dW, db, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W, map = oh * ow;
@@ -418,28 +420,32 @@ public sealed class Conv2d : Layer
     }
 
     // The weight gradient of a single-map layer (no input gradient: a first layer) straight from the
-    // pre-activation gradient in its own layout: no grid to clear and fill. Vector partial sums per
-    // (tap, map) over the whole batch, summed at the end.
-    void WeightGradientSingleMap(ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dW, Span<float> db, int n, Span<float> scratch, Layout at)
+    // output gradient in its own layout: no grid to clear and fill. Sample by sample, so the sample's
+    // pre-activation gradient (taken into a buffer of one sample), its padded input and the
+    // accumulators stay in L1 while every tap and map goes over them. Vector partial sums per
+    // (tap, map), summed at the end.
+    void WeightGradientSingleMap(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dW, Span<float> db, int n, Span<float> scratch, Layout at)
     {
         int outSize = OutputShape.Size, oh = OutputShape.H, ow = OutputShape.W, map = oh * ow, kk = PatchSize, chunk = Chunk(n), g = G;
-        for (int s = 0; s < n; s++)
-            for (int co = 0; co < Cout; co++) db[co] += TensorPrimitives.Sum(dz.Slice(s * outSize + co * map, map));
         var padded = scratch.Slice(at.X, at.DzGrid - at.X);
         var acc = scratch.Slice(at.DWT, kk * Cout * 16);
+        var dz = scratch.Slice(at.Dz, outSize);
         acc.Clear();
-        ref float d = ref Unsafe.AsRef(in dz[0]);
         for (int s0 = 0; s0 < n; s0 += chunk)
         {
             int cn = Math.Min(chunk, n - s0);
             PadInput(x, s0, cn, padded);
-            if (_k == 5)
-                SingleMapConvolution.WeightGradient5x5(ref padded[0], g, cn, Wp, oh, ow, ref Unsafe.Add(ref d, s0 * outSize), ow, outSize, map, ref acc[0], Cout);
-            else
-                for (int s = 0; s < cn; s++)
+            for (int s = 0; s < cn; s++)
+            {
+                int at0 = (s0 + s) * outSize;
+                Activations.Backward(Activation, y.Slice(at0, outSize), dy.Slice(at0, outSize), dz);
+                for (int co = 0; co < Cout; co++) db[co] += TensorPrimitives.Sum(dz.Slice(co * map, map));
+                if (_k == 5)
+                    SingleMapConvolution.WeightGradient5x5(ref padded[s * g], g, 1, Wp, oh, ow, ref dz[0], ow, outSize, map, ref acc[0], Cout);
+                else
                     for (int co = 0; co < Cout; co += SingleMapConvolution.Maps)
-                        SingleMapConvolution.WeightGradient6(ref padded[s * g], Wp, _k, oh, ow, ref Unsafe.Add(ref d, (s0 + s) * outSize + co * map), ow, map,
-                            ref acc[co * 16], Cout);
+                        SingleMapConvolution.WeightGradient6(ref padded[s * g], Wp, _k, oh, ow, ref dz[co * map], ow, map, ref acc[co * 16], Cout);
+            }
         }
         for (int r = 0; r < kk; r++)
             for (int co = 0; co < Cout; co++) dW[co * kk + r] += Vector512.Sum(Vector512.Create<float>(acc.Slice((r * Cout + co) * 16, 16)));
