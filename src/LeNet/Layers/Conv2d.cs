@@ -133,12 +133,12 @@ public sealed class Conv2d : Layer
     // | dz on the input grid (Cout·c·G) | padded dx (Cin·c·G + slack) | GEMM output (grid) | transposed
     // weights (k·k × Cin × Cout) | dzᵀ of a chunk and dWᵀ (many maps) | dz laid sample-minor and the
     // input gradient's sums (six unpadded input maps) | pre-activation gradient (n×output).
-    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int DzS, int DxS, int Dz);
+    readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int DzS, int DxS, int DWS, int Dz);
 
     Layout LayoutFor(int n)
     {
         int table = _table is null ? 0 : Cout * PatchSize;
-        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table,
+        if (IsDense) return new Layout(0, table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table, 2 * table,
             2 * table + Math.Max(n * Cout, Dense.AffineScratch(n, PatchSize, Cout)));
         // Every region starts on a whole number of vectors, so with the buffer aligned (Simd.Aligned)
         // the GEMMs' 16-float rows (transposed weights, dzᵀ, products) lie each on one cache line.
@@ -147,10 +147,11 @@ public sealed class Conv2d : Layer
         int wT = RoundUp(output + Cout * Pf), dzT = RoundUp(wT + Cin * Cout * _k * _k);
         int dwT = RoundUp(dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0));
         int dzS = RoundUp(dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0));
-        bool sixMaps = Cin == SixMapInputGradient.Maps && _pad == 0;
-        int dxS = RoundUp(dzS + (sixMaps ? SixMapInputGradient.LaidLength(Cout, OutputShape.H, OutputShape.W) : 0));
-        int dz = RoundUp(dxS + (sixMaps ? SixMapInputGradient.SumsLength(InputShape.H, InputShape.W) : 0));
-        return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dzS, dxS, dz);
+        bool sixMaps = Cin == SixMapBackward.Maps && _pad == 0;
+        int dxS = RoundUp(dzS + (sixMaps ? SixMapBackward.LaidLength(Cout, OutputShape.H, OutputShape.W) : 0));
+        int dwS = RoundUp(dxS + (sixMaps ? SixMapBackward.SumsLength(InputShape.H, InputShape.W) : 0));
+        int dz = RoundUp(dwS + (sixMaps ? SixMapBackward.LaneSumsLength(Cout, _k) : 0));
+        return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dzS, dxS, dwS, dz);
     }
 
     // The pre-activation gradient (n × output, also a copy of dy without an activation) and a vector past it.
@@ -296,6 +297,7 @@ public sealed class Conv2d : Layer
         var db = dp.Slice(WeightCount, Cout);
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
         else if (singleMapWeights) WeightGradientSingleMap(x, y, dy, dW, db, n, scratch, at);
+        else if (!dx.IsEmpty && _pad == 0 && Cout % 4 == 0 && SixMapBackward.Covers(Cin)) BackwardSixMaps(weights, x, dz, dx, dW, db, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W, map = oh * ow;
@@ -313,26 +315,14 @@ public sealed class Conv2d : Layer
             var padded = scratch.Slice(at.X, at.DzGrid - at.X);
             var dzGrid = scratch.Slice(at.DzGrid, at.DxPad - at.DzGrid);
             var dxPad = scratch.Slice(at.DxPad, at.Out - at.DxPad);
-            bool needDx = !dx.IsEmpty;
-            // Six unpadded input maps: dx sixteen samples at a time, a sample per lane (after the chunks).
-            bool sixMapDx = needDx && _pad == 0 && SixMapInputGradient.Covers(Cin);
-            bool needGrid = (needDx && !sixMapDx) || !gathered;
+            bool needDx = !dx.IsEmpty, needGrid = needDx || !gathered;
             var wT = scratch.Slice(at.WT, kk2 * cinCout);
             var dzT = scratch.Slice(at.DzT, at.DWT - at.DzT);
             var dWT = scratch.Slice(at.DWT, at.DzS - at.DWT);
             dWT.Clear();
             if (CoutPadded != Cout) dzT.Clear();   // the padding columns stay zero
             int ldT = CoutPadded;
-            if (needDx)
-            {
-                // wT[(ky, kx), ci, co] = w[co, ci, ky, kx]: for each kernel offset, the Cin×Cout matrix that takes dz to dx.
-                for (int co = 0; co < Cout; co++)
-                    for (int ci = 0; ci < Cin; ci++)
-                    {
-                        var kernel = weights.Slice(co * kk + ci * kk2, kk2);
-                        for (int o = 0; o < kk2; o++) wT[o * cinCout + ci * Cout + co] = kernel[o];
-                    }
-            }
+            if (needDx) OffsetMajorWeights(weights, wT);
             for (int s0 = 0; s0 < n; s0 += chunk)
             {
                 int cn = Math.Min(chunk, n - s0), len = cn * g;
@@ -366,7 +356,7 @@ public sealed class Conv2d : Layer
                         Gemm.MultiplyRowsNN(kk, ldT, oh * wp, padded[(s * g)..], rows, dzT, ldT, dWT, ldT, accumulate: true);
                     }
                 else Gemm.MultiplyNTRows(Cout, kk, len, dzGrid, len, padded, rows, dW, kk, accumulate: true);
-                if (!needDx || sixMapDx) continue;
+                if (!needDx) continue;
 
                 // dx: for each kernel offset, wT·dz over the sample's grid, added into the padded dx planes
                 // shifted by that offset. A block of the GEMM's rows is a set of input maps (distinct
@@ -384,18 +374,6 @@ public sealed class Conv2d : Layer
                         ref float src = ref dxPad[(ci * cn + s) * g + _pad * wp + _pad];
                         for (int yy = 0; yy < h; yy++) Rows.CopyRow(ref Unsafe.Add(ref d, (ci * h + yy) * w), ref Unsafe.Add(ref src, yy * wp), w);
                     }
-                }
-            }
-            if (sixMapDx)
-            {
-                var dzS = scratch.Slice(at.DzS, at.DxS - at.DzS);
-                var sums = scratch.Slice(at.DxS, at.Dz - at.DxS);
-                for (int s0 = 0; s0 < n; s0 += SixMapInputGradient.Lanes)
-                {
-                    int count = Math.Min(SixMapInputGradient.Lanes, n - s0);
-                    SixMapInputGradient.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
-                    SixMapInputGradient.Compute(dzS, wT, Cout, _k, oh, ow, sums);
-                    Gemm.Transpose(inSize, count, sums, SixMapInputGradient.Lanes, dx[(s0 * inSize)..], inSize);
                 }
             }
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
@@ -417,6 +395,45 @@ public sealed class Conv2d : Layer
                     TensorPrimitives.Add(d, dW.Slice(co * kk + ci * kk2, kk2), d);
                 }
         }
+    }
+
+    /// <summary>wT[(ky, kx), ci, co] = w[co, ci, ky, kx]: for each kernel offset, the Cin×Cout matrix that takes dz to dx.</summary>
+    void OffsetMajorWeights(ReadOnlySpan<float> weights, Span<float> wT)
+    {
+        int kk = PatchSize, kk2 = _k * _k, cinCout = Cin * Cout;
+        for (int co = 0; co < Cout; co++)
+            for (int ci = 0; ci < Cin; ci++)
+            {
+                var kernel = weights.Slice(co * kk + ci * kk2, kk2);
+                for (int o = 0; o < kk2; o++) wT[o * cinCout + ci * Cout + co] = kernel[o];
+            }
+    }
+
+    // Six unpadded input maps with 512-bit vectors (LeNet-5's conv2, the paper's C3): both gradients
+    // sixteen samples at a time, one sample per lane, from dz and x laid sample-minor (SixMapBackward),
+    // with no padded input, no dz grid and no transposed dz.
+    void BackwardSixMaps(ReadOnlySpan<float> weights, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW, Span<float> db,
+        int n, Span<float> scratch, Layout at)
+    {
+        int oh = OutputShape.H, ow = OutputShape.W, map = oh * ow, outSize = OutputShape.Size, inSize = InputShape.Size;
+        var wT = scratch.Slice(at.WT, _k * _k * Cin * Cout);
+        OffsetMajorWeights(weights, wT);
+        var dzS = scratch.Slice(at.DzS, at.DxS - at.DzS);
+        // x laid sample-minor for the weight gradient, then the input gradient's sums, in one region.
+        var laid = scratch.Slice(at.DxS, at.DWS - at.DxS);
+        var laneSums = scratch.Slice(at.DWS, at.Dz - at.DWS);
+        for (int s0 = 0; s0 < n; s0 += SixMapBackward.Lanes)
+        {
+            int count = Math.Min(SixMapBackward.Lanes, n - s0);
+            for (int co = 0; co < Cout; co++)
+                for (int s = 0; s < count; s++) db[co] += TensorPrimitives.Sum(dz.Slice((s0 + s) * outSize + co * map, map));
+            SixMapBackward.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
+            SixMapBackward.LayInput(x[(s0 * inSize)..], count, inSize, InputShape.H * InputShape.W, laid);
+            SixMapBackward.WeightGradient(dzS, laid, Cout, _k, oh, ow, laneSums, first: s0 == 0);
+            SixMapBackward.Compute(dzS, wT, Cout, _k, oh, ow, laid);
+            Gemm.Transpose(inSize, count, laid, SixMapBackward.Lanes, dx[(s0 * inSize)..], inSize);
+        }
+        SixMapBackward.AddLaneSums(laneSums, dW, Cout * PatchSize);
     }
 
     // The weight gradient of a single-map layer (no input gradient: a first layer) straight from the

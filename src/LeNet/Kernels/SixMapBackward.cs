@@ -1,0 +1,254 @@
+// The backward pass of a convolution from six unpadded input maps (LeNet-5's conv2 and C3: 16 maps
+// of 10x10 from 6 of 14x14), sixteen samples at a time, one sample per vector lane.
+//
+// The input gradient:
+//     dx[s][ci][y][x] = Σ_(ky,kx) Σ_co w[co][ci][ky][kx] · dz[s][co][y − ky][x − kx]
+// dz is first laid sample-minor, dzS[y][x + 2][co][s], with two zero columns on each side; a tile of
+// three dx positions of one row keeps its six maps' sums (18 vectors of 16 samples) in registers over
+// every kernel offset and output map, with one broadcast weight per six FMAs. The kernel rows are
+// exactly those whose dz row exists, and the kernel columns those that meet any of the tile's three
+// positions, the others reading the zero columns: 18,000 FMAs per sample against the 15,000 of the
+// definition. (Vectors over positions of one sample instead would multiply the zeros of dz's
+// 14-wide grid: 26,900.) The tiles' sums go to dxS[ci][y][x][s] and are transposed into dx.
+//
+// The weight gradient:
+//     dW[co][ci][ky][kx] = Σ_s Σ_(oy,ox) dz[s][co][oy][ox] · x[s][ci][oy + ky][ox + kx]
+// with x laid sample-minor too, xS[y][x][ci][s]: for each kernel offset, a tile of four output maps
+// × six input maps keeps 24 vectors of per-lane sums over the output positions, each step two whole
+// vectors multiplied (no broadcasts): the product's 15,000 FMAs per sample and no more. The per-lane
+// sums are kept per weight over the groups of a call and summed across lanes at the end, sixteen
+// weights at a time by a butterfly of shuffles (one Vector512.Sum per weight cost 10% of the
+// product). Lanes past the group's samples are zero in both layouts.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LeNet.Kernels;
+
+internal static class SixMapBackward
+{
+    public const int Maps = 6;
+    /// <summary>Samples at a time: one per lane.</summary>
+    public const int Lanes = 16;
+    const int Tile = 3;
+    const int Border = Tile - 1;
+
+    /// <summary>Whether the 512-bit kernel applies: six input maps.</summary>
+    public static bool Covers(int inputMaps) => inputMaps == Maps && Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>Floats of dz laid sample-minor (<see cref="Lay"/>).</summary>
+    public static int LaidLength(int cout, int oh, int ow) => oh * (ow + 2 * Border) * cout * Lanes;
+
+    /// <summary>Floats of the sums before their transpose into dx, and of x laid sample-minor.</summary>
+    public static int SumsLength(int h, int w) => Maps * h * w * Lanes;
+
+    /// <summary>
+    /// xS[y][x][ci][s] = x[s·inSize + ci·h·w + y·w + x] for samples s &lt; count; the other lanes zero.
+    /// </summary>
+    public static void LayInput(ReadOnlySpan<float> x, int count, int inSize, int plane, Span<float> xS)
+    {
+        if (count < Lanes) xS[..(Maps * plane * Lanes)].Clear();
+        for (int ci = 0; ci < Maps; ci++)
+            Gemm.Transpose(count, plane, x[(ci * plane)..], inSize, xS[(ci * Lanes)..], Maps * Lanes);
+    }
+
+    /// <summary>
+    /// dzS[y][x + 2][co][s] = dz[s·outSize + (co·oh + y)·ow + x] for samples s &lt; count, the other
+    /// lanes and the two columns on each side zero.
+    /// </summary>
+    public static void Lay(ReadOnlySpan<float> dz, int count, int outSize, int cout, int oh, int ow, Span<float> dzS)
+    {
+        int pw = ow + 2 * Border, position = cout * Lanes;
+        if (count < Lanes) dzS[..LaidLength(cout, oh, ow)].Clear();
+        for (int y = 0; y < oh; y++)
+        {
+            dzS.Slice(y * pw * position, Border * position).Clear();
+            dzS.Slice((y * pw + Border + ow) * position, Border * position).Clear();
+            for (int co = 0; co < cout; co++)
+                Gemm.Transpose(count, ow, dz[((co * oh + y) * ow)..], outSize, dzS[(((y * pw + Border) * cout + co) * Lanes)..], position);
+        }
+    }
+
+    /// <summary>
+    /// The sums dxS[ci][y][x][s] (6 maps of h×w) from dz laid by <see cref="Lay"/> and
+    /// wT[(ky·k + kx)·6·cout + ci·cout + co] = w[co][ci][ky][kx]; h = oh + k − 1, w = ow + k − 1.
+    /// </summary>
+    public static void Compute(ReadOnlySpan<float> dzS, ReadOnlySpan<float> wT, int cout, int k, int oh, int ow, Span<float> dxS)
+    {
+        int h = oh + k - 1, w = ow + k - 1, pw = ow + 2 * Border;
+        if (dzS.Length < LaidLength(cout, oh, ow) || dxS.Length < SumsLength(h, w) || wT.Length < k * k * Maps * cout)
+            throw new ArgumentException("SixMapBackward: a buffer is too short.");
+        ref float d = ref Unsafe.AsRef(in dzS[0]);
+        ref float wt = ref Unsafe.AsRef(in wT[0]);
+        ref float o = ref dxS[0];
+        for (int y = 0; y < h; y++)
+        {
+            int kyFrom = Math.Max(0, y - (oh - 1)), kyTo = Math.Min(k - 1, y);
+            for (int x0 = 0; x0 < w; x0 += Tile)
+                Tile3(ref d, ref wt, cout, k, pw, y, x0, kyFrom, kyTo, Math.Max(0, x0 - (ow - 1)), Math.Min(k - 1, x0 + Tile - 1),
+                    Math.Min(Tile, w - x0), ref Unsafe.Add(ref o, (y * w + x0) * Lanes), h * w * Lanes);
+        }
+    }
+
+    // Three positions (x0, x0 + 1, x0 + 2 of row y) × 6 maps: 18 accumulators; per (offset, output
+    // map) three loads of dz and six broadcast weights for 18 FMAs. Stores the first `store` positions.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile3(ref float dzS, ref float wT, int cout, int k, int pw, int y, int x0, int kyFrom, int kyTo, int kxFrom, int kxTo,
+        int store, ref float o, int map)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        nuint p1 = (nuint)(cout * Lanes), p2 = 2 * p1;
+        nint c1o = cout, c2o = 2 * c1o, c3o = 3 * c1o, c4o = 4 * c1o, c5o = 5 * c1o;
+        for (int ky = kyFrom; ky <= kyTo; ky++)
+            for (int kx = kxFrom; kx <= kxTo; kx++)
+            {
+                ref float d = ref Unsafe.Add(ref dzS, ((y - ky) * pw + x0 + Border - kx) * cout * Lanes);
+                ref float w = ref Unsafe.Add(ref wT, (ky * k + kx) * Maps * cout);
+                ref float end = ref Unsafe.Add(ref w, cout);
+                for (; Unsafe.IsAddressLessThan(ref w, ref end); w = ref Unsafe.Add(ref w, 1), d = ref Unsafe.Add(ref d, Lanes))
+                {
+                    var u = Vector512.LoadUnsafe(ref d);
+                    var v = Vector512.LoadUnsafe(ref d, p1);
+                    var t = Vector512.LoadUnsafe(ref d, p2);
+                    var x = Vector512.Create(w);
+                    a0 = Vector512.FusedMultiplyAdd(x, u, a0); b0 = Vector512.FusedMultiplyAdd(x, v, b0); c0 = Vector512.FusedMultiplyAdd(x, t, c0);
+                    x = Vector512.Create(Unsafe.Add(ref w, c1o));
+                    a1 = Vector512.FusedMultiplyAdd(x, u, a1); b1 = Vector512.FusedMultiplyAdd(x, v, b1); c1 = Vector512.FusedMultiplyAdd(x, t, c1);
+                    x = Vector512.Create(Unsafe.Add(ref w, c2o));
+                    a2 = Vector512.FusedMultiplyAdd(x, u, a2); b2 = Vector512.FusedMultiplyAdd(x, v, b2); c2 = Vector512.FusedMultiplyAdd(x, t, c2);
+                    x = Vector512.Create(Unsafe.Add(ref w, c3o));
+                    a3 = Vector512.FusedMultiplyAdd(x, u, a3); b3 = Vector512.FusedMultiplyAdd(x, v, b3); c3 = Vector512.FusedMultiplyAdd(x, t, c3);
+                    x = Vector512.Create(Unsafe.Add(ref w, c4o));
+                    a4 = Vector512.FusedMultiplyAdd(x, u, a4); b4 = Vector512.FusedMultiplyAdd(x, v, b4); c4 = Vector512.FusedMultiplyAdd(x, t, c4);
+                    x = Vector512.Create(Unsafe.Add(ref w, c5o));
+                    a5 = Vector512.FusedMultiplyAdd(x, u, a5); b5 = Vector512.FusedMultiplyAdd(x, v, b5); c5 = Vector512.FusedMultiplyAdd(x, t, c5);
+                }
+            }
+        nuint m = (nuint)map;
+        a0.StoreUnsafe(ref o); a1.StoreUnsafe(ref o, m); a2.StoreUnsafe(ref o, 2 * m);
+        a3.StoreUnsafe(ref o, 3 * m); a4.StoreUnsafe(ref o, 4 * m); a5.StoreUnsafe(ref o, 5 * m);
+        if (store < 2) return;
+        b0.StoreUnsafe(ref o, Lanes); b1.StoreUnsafe(ref o, m + Lanes); b2.StoreUnsafe(ref o, 2 * m + Lanes);
+        b3.StoreUnsafe(ref o, 3 * m + Lanes); b4.StoreUnsafe(ref o, 4 * m + Lanes); b5.StoreUnsafe(ref o, 5 * m + Lanes);
+        if (store < 3) return;
+        c0.StoreUnsafe(ref o, 2 * Lanes); c1.StoreUnsafe(ref o, m + 2 * Lanes); c2.StoreUnsafe(ref o, 2 * m + 2 * Lanes);
+        c3.StoreUnsafe(ref o, 3 * m + 2 * Lanes); c4.StoreUnsafe(ref o, 4 * m + 2 * Lanes); c5.StoreUnsafe(ref o, 5 * m + 2 * Lanes);
+    }
+
+    /// <summary>Floats of the weight gradient's per-lane sums (<see cref="WeightGradient"/>).</summary>
+    public static int LaneSumsLength(int cout, int k) => cout * Maps * k * k * Lanes;
+
+    /// <summary>
+    /// The weight gradient's per-lane sums over the group's output positions, from dz and x laid by
+    /// <see cref="Lay"/> and <see cref="LayInput"/>: sums[(co·6·k² + ci·k² + ky·k + kx)·16 + lane],
+    /// stored by the first group and added to by the next (<paramref name="first"/>);
+    /// <see cref="AddLaneSums"/> then sums the lanes into dW.
+    /// </summary>
+    public static void WeightGradient(ReadOnlySpan<float> dzS, ReadOnlySpan<float> xS, int cout, int k, int oh, int ow, Span<float> sums, bool first)
+    {
+        int w = ow + k - 1, h = oh + k - 1, pw = ow + 2 * Border, kk2 = k * k;
+        if (cout % 4 != 0 || dzS.Length < LaidLength(cout, oh, ow) || xS.Length < SumsLength(h, w) || sums.Length < LaneSumsLength(cout, k))
+            throw new ArgumentException("SixMapBackward: a buffer is too short or the output maps are not a multiple of four.");
+        ref float d = ref Unsafe.AsRef(in dzS[0]);
+        ref float x = ref Unsafe.AsRef(in xS[0]);
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++)
+                for (int co = 0; co < cout; co += 4)
+                    WeightTile(ref Unsafe.Add(ref d, (Border * cout + co) * Lanes), ref Unsafe.Add(ref x, (ky * w + kx) * Maps * Lanes),
+                        cout, oh, ow, pw, w, ref sums[(co * Maps * kk2 + ky * k + kx) * Lanes], kk2 * Lanes, first);
+    }
+
+    /// <summary>dW[i] += the sum of the 16 lanes of sums[i·16 ..], for i &lt; count: sixteen weights at a time by a butterfly of shuffles.</summary>
+    public static void AddLaneSums(ReadOnlySpan<float> sums, Span<float> dW, int count)
+    {
+        if (sums.Length < count * Lanes || dW.Length < count) throw new ArgumentException("SixMapBackward: a buffer is too short.");
+        ref float s = ref Unsafe.AsRef(in sums[0]);
+        ref float d = ref dW[0];
+        int i = 0;
+        // Where the butterfly leaves vector v's sum: lane 4·(v mod 4) + v / 4.
+        var order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        for (; i + 16 <= count; i += 16)
+        {
+            ref float v = ref Unsafe.Add(ref s, i * Lanes);
+            var t0 = Fold128(ref v, 0); var t1 = Fold128(ref v, 2); var t2 = Fold128(ref v, 4); var t3 = Fold128(ref v, 6);
+            var t4 = Fold128(ref v, 8); var t5 = Fold128(ref v, 10); var t6 = Fold128(ref v, 12); var t7 = Fold128(ref v, 14);
+            // u.q[r] = the four partial sums of vector 4j + r.
+            var u0 = Avx512F.Shuffle4x128(t0, t1, 0x88) + Avx512F.Shuffle4x128(t0, t1, 0xDD);
+            var u1 = Avx512F.Shuffle4x128(t2, t3, 0x88) + Avx512F.Shuffle4x128(t2, t3, 0xDD);
+            var u2 = Avx512F.Shuffle4x128(t4, t5, 0x88) + Avx512F.Shuffle4x128(t4, t5, 0xDD);
+            var u3 = Avx512F.Shuffle4x128(t6, t7, 0x88) + Avx512F.Shuffle4x128(t6, t7, 0xDD);
+            var w0 = Avx512F.Shuffle(u0, u1, 0x44) + Avx512F.Shuffle(u0, u1, 0xEE);
+            var w1 = Avx512F.Shuffle(u2, u3, 0x44) + Avx512F.Shuffle(u2, u3, 0xEE);
+            var z = Avx512F.Shuffle(w0, w1, 0x88) + Avx512F.Shuffle(w0, w1, 0xDD);
+            (Vector512.LoadUnsafe(ref d, (nuint)i) + Avx512F.PermuteVar16x32(z, order)).StoreUnsafe(ref d, (nuint)i);
+        }
+        for (; i < count; i++) Unsafe.Add(ref d, i) += Vector512.Sum(Vector512.LoadUnsafe(ref s, (nuint)(i * Lanes)));
+    }
+
+    // Vectors j and j + 1 folded to half: their 128-bit quarters 0 + 2 and 1 + 3, j's in the low half.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Fold128(ref float v, int j)
+    {
+        var a = Vector512.LoadUnsafe(ref v, (nuint)(j * Lanes));
+        var b = Vector512.LoadUnsafe(ref v, (nuint)((j + 1) * Lanes));
+        return Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+    }
+
+    // Four output maps × six input maps at one kernel offset: 24 accumulators of per-lane sums over the
+    // output positions; per position four loads of dz and six of x for 24 FMAs. Sums of map j and
+    // input map ci go to sums + j·6·stride + ci·stride (stride: k²·16).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void WeightTile(ref float dz, ref float x, int cout, int oh, int ow, int pw, int w, ref float sums, int stride, bool first)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
+        nuint dzPosition = (nuint)(cout * Lanes);
+        const nuint XPosition = Maps * Lanes;
+        for (int oy = 0; oy < oh; oy++)
+        {
+            ref float dp = ref Unsafe.Add(ref dz, oy * pw * (int)dzPosition);
+            ref float xp = ref Unsafe.Add(ref x, oy * w * (int)XPosition);
+            for (int ox = 0; ox < ow; ox++, dp = ref Unsafe.Add(ref dp, dzPosition), xp = ref Unsafe.Add(ref xp, XPosition))
+            {
+                var p = Vector512.LoadUnsafe(ref dp);
+                var q = Vector512.LoadUnsafe(ref dp, Lanes);
+                var r = Vector512.LoadUnsafe(ref dp, 2 * Lanes);
+                var t = Vector512.LoadUnsafe(ref dp, 3 * Lanes);
+                var v = Vector512.LoadUnsafe(ref xp);
+                a0 = Vector512.FusedMultiplyAdd(p, v, a0); b0 = Vector512.FusedMultiplyAdd(q, v, b0); c0 = Vector512.FusedMultiplyAdd(r, v, c0); e0 = Vector512.FusedMultiplyAdd(t, v, e0);
+                v = Vector512.LoadUnsafe(ref xp, Lanes);
+                a1 = Vector512.FusedMultiplyAdd(p, v, a1); b1 = Vector512.FusedMultiplyAdd(q, v, b1); c1 = Vector512.FusedMultiplyAdd(r, v, c1); e1 = Vector512.FusedMultiplyAdd(t, v, e1);
+                v = Vector512.LoadUnsafe(ref xp, 2 * Lanes);
+                a2 = Vector512.FusedMultiplyAdd(p, v, a2); b2 = Vector512.FusedMultiplyAdd(q, v, b2); c2 = Vector512.FusedMultiplyAdd(r, v, c2); e2 = Vector512.FusedMultiplyAdd(t, v, e2);
+                v = Vector512.LoadUnsafe(ref xp, 3 * Lanes);
+                a3 = Vector512.FusedMultiplyAdd(p, v, a3); b3 = Vector512.FusedMultiplyAdd(q, v, b3); c3 = Vector512.FusedMultiplyAdd(r, v, c3); e3 = Vector512.FusedMultiplyAdd(t, v, e3);
+                v = Vector512.LoadUnsafe(ref xp, 4 * Lanes);
+                a4 = Vector512.FusedMultiplyAdd(p, v, a4); b4 = Vector512.FusedMultiplyAdd(q, v, b4); c4 = Vector512.FusedMultiplyAdd(r, v, c4); e4 = Vector512.FusedMultiplyAdd(t, v, e4);
+                v = Vector512.LoadUnsafe(ref xp, 5 * Lanes);
+                a5 = Vector512.FusedMultiplyAdd(p, v, a5); b5 = Vector512.FusedMultiplyAdd(q, v, b5); c5 = Vector512.FusedMultiplyAdd(r, v, c5); e5 = Vector512.FusedMultiplyAdd(t, v, e5);
+            }
+        }
+        int m = Maps * stride;
+        Put6(ref sums, stride, first, a0, a1, a2, a3, a4, a5);
+        Put6(ref Unsafe.Add(ref sums, m), stride, first, b0, b1, b2, b3, b4, b5);
+        Put6(ref Unsafe.Add(ref sums, 2 * m), stride, first, c0, c1, c2, c3, c4, c5);
+        Put6(ref Unsafe.Add(ref sums, 3 * m), stride, first, e0, e1, e2, e3, e4, e5);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Put6(ref float s, int stride, bool first, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3, Vector512<float> v4, Vector512<float> v5)
+    {
+        nuint st = (nuint)stride;
+        if (!first)
+        {
+            v0 += Vector512.LoadUnsafe(ref s); v1 += Vector512.LoadUnsafe(ref s, st); v2 += Vector512.LoadUnsafe(ref s, 2 * st);
+            v3 += Vector512.LoadUnsafe(ref s, 3 * st); v4 += Vector512.LoadUnsafe(ref s, 4 * st); v5 += Vector512.LoadUnsafe(ref s, 5 * st);
+        }
+        v0.StoreUnsafe(ref s); v1.StoreUnsafe(ref s, st); v2.StoreUnsafe(ref s, 2 * st);
+        v3.StoreUnsafe(ref s, 3 * st); v4.StoreUnsafe(ref s, 4 * st); v5.StoreUnsafe(ref s, 5 * st);
+    }
+}
