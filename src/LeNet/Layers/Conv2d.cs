@@ -297,7 +297,7 @@ public sealed class Conv2d : Layer
         var db = dp.Slice(WeightCount, Cout);
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
         else if (singleMapWeights) WeightGradientSingleMap(x, y, dy, dW, db, n, scratch, at);
-        else if (!dx.IsEmpty && _pad == 0 && Cout % 4 == 0 && SixMapBackward.Covers(Cin)) BackwardSixMaps(weights, x, dz, dx, dW, db, n, scratch, at);
+        else if (SixMapsBackward(n, !dx.IsEmpty)) BackwardSixMaps(weights, x, dz, dx, dW, db, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W, map = oh * ow;
@@ -408,6 +408,11 @@ public sealed class Conv2d : Layer
                 for (int o = 0; o < kk2; o++) wT[o * cinCout + ci * Cout + co] = kernel[o];
             }
     }
+
+    // Whether the backward pass goes sixteen samples at a time (below): six unpadded input maps, the
+    // input gradient wanted, and enough samples to fill half the lanes (a few samples alone, as in a
+    // short last micro-batch, would pay for sixteen).
+    bool SixMapsBackward(int n, bool needDx) => needDx && n >= SixMapBackward.Lanes / 2 && _pad == 0 && Cout % 4 == 0 && SixMapBackward.Covers(Cin);
 
     // Six unpadded input maps with 512-bit vectors (LeNet-5's conv2, the paper's C3): both gradients
     // sixteen samples at a time, one sample per lane, from dz and x laid sample-minor (SixMapBackward),

@@ -93,10 +93,12 @@ public sealed class FastPathTests
     {
         var data = new TheoryData<SimdWidth, string, int>();
         // 11 samples: one short chunk, so the scratch past it still holds the NaNs it was filled with;
-        // 25: more than one chunk for lenet5's layers (conv1: 16, conv2: 22 samples), the last one short.
+        // 25: more than one chunk for lenet5's layers (conv1: 16, conv2: 22 samples), the last one short,
+        // and one whole group of sixteen samples and a short one for conv2's and C3's backward pass;
+        // 5: too few samples for those groups (the chunked form instead).
         foreach (SimdWidth w in GemmTests.Widths())
             foreach (var c in new[] { "conv1", "conv2", "conv3", "C3", "wide", "wide30", "C1", "wide1", "odd17" })
-                foreach (int n in new[] { 11, 25 }) data.Add(w, c, n);
+                foreach (int n in new[] { 5, 11, 25 }) data.Add(w, c, n);
         return data;
     }
 
