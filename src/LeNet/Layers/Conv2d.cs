@@ -147,10 +147,10 @@ public sealed class Conv2d : Layer
         int wT = RoundUp(output + Cout * Pf), dzT = RoundUp(wT + Cin * Cout * _k * _k);
         int dwT = RoundUp(dzT + (TransposedWeightGradient ? c * OutputShape.H * Wp * CoutPadded : 0));
         int dzS = RoundUp(dwT + Math.Max(TransposedWeightGradient ? PatchSize * CoutPadded : 0, SingleMap ? PatchSize * Cout * 16 : 0));
-        bool sixMaps = Cin == SixMapBackward.Maps && _pad == 0;
-        int dxS = RoundUp(dzS + (sixMaps ? SixMapBackward.LaidLength(Cout, OutputShape.H, OutputShape.W) : 0));
-        int dwS = RoundUp(dxS + (sixMaps ? SixMapBackward.SumsLength(InputShape.H, InputShape.W) : 0));
-        int dz = RoundUp(dwS + (sixMaps ? SixMapBackward.LaneSumsLength(Cout, _k) : 0));
+        bool sixMaps = Cin == SixMapConvolution.Maps && _pad == 0;
+        int dxS = RoundUp(dzS + (sixMaps ? SixMapConvolution.LaidLength(Cout, OutputShape.H, OutputShape.W) : 0));
+        int dwS = RoundUp(dxS + (sixMaps ? SixMapConvolution.SumsLength(InputShape.H, InputShape.W) : 0));
+        int dz = RoundUp(dwS + (sixMaps ? SixMapConvolution.LaneSumsLength(Cout, _k) : 0));
         return new Layout(0, table, x, dzGrid, dxPad, output, wT, dzT, dwT, dzS, dxS, dwS, dz);
     }
 
@@ -199,6 +199,7 @@ public sealed class Conv2d : Layer
             Dense.AffineForward(weights, bias, x, y, n, kk, Cout, scratch[at.Out..at.Dz]);
             Activations.Apply(Activation, y[..(n * outSize)]);
         }
+        else if (SixMapsForward(n)) ForwardSixMaps(weights, bias, x, y, n, scratch, at);
         else if (PositionMajor) ForwardPositionMajor(weights, bias, x, y, n, scratch, at);
         else if (SingleMap) ForwardSingleMap(weights, bias, x, y, n, scratch, at);
         else
@@ -257,6 +258,26 @@ public sealed class Conv2d : Layer
         }
         if (!relu) Activations.Apply(Activation, y[..(n * outSize)]);
         if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+    }
+
+    // Six unpadded input maps, output maps in eights, and at least eight samples: sixteen samples at a
+    // time, one per lane (SixMapConvolution); fewer go position-major.
+    bool SixMapsForward(int n) => n >= SixMapConvolution.Lanes / 2 && _pad == 0 && Cout % 8 == 0 && SixMapConvolution.Covers(Cin);
+
+    void ForwardSixMaps(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch, Layout at)
+    {
+        int outSize = OutputShape.Size, inSize = InputShape.Size;
+        bool relu = Activation == Activation.Relu;
+        var laid = scratch.Slice(at.DxS, at.DWS - at.DxS);
+        var sums = scratch.Slice(at.DzS, at.DxS - at.DzS);
+        for (int s0 = 0; s0 < n; s0 += SixMapConvolution.Lanes)
+        {
+            int count = Math.Min(SixMapConvolution.Lanes, n - s0);
+            SixMapConvolution.LayInput(x[(s0 * inSize)..], count, inSize, InputShape.H * InputShape.W, laid);
+            SixMapConvolution.Forward(laid, weights, bias, relu, Cout, _k, OutputShape.H, OutputShape.W, sums);
+            Gemm.Transpose(outSize, count, sums, SixMapConvolution.Lanes, y[(s0 * outSize)..], outSize);
+        }
+        if (!relu) Activations.Apply(Activation, y[..(n * outSize)]);
     }
 
     void ForwardSingleMap(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch, Layout at)
@@ -412,10 +433,10 @@ public sealed class Conv2d : Layer
     // Whether the backward pass goes sixteen samples at a time (below): six unpadded input maps, the
     // input gradient wanted, and enough samples to fill half the lanes (a few samples alone, as in a
     // short last micro-batch, would pay for sixteen).
-    bool SixMapsBackward(int n, bool needDx) => needDx && n >= SixMapBackward.Lanes / 2 && _pad == 0 && Cout % 4 == 0 && SixMapBackward.Covers(Cin);
+    bool SixMapsBackward(int n, bool needDx) => needDx && n >= SixMapConvolution.Lanes / 2 && _pad == 0 && Cout % 4 == 0 && SixMapConvolution.Covers(Cin);
 
     // Six unpadded input maps with 512-bit vectors (LeNet-5's conv2, the paper's C3): both gradients
-    // sixteen samples at a time, one sample per lane, from dz and x laid sample-minor (SixMapBackward),
+    // sixteen samples at a time, one sample per lane, from dz and x laid sample-minor (SixMapConvolution),
     // with no padded input, no dz grid and no transposed dz.
     void BackwardSixMaps(ReadOnlySpan<float> weights, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW, Span<float> db,
         int n, Span<float> scratch, Layout at)
@@ -427,18 +448,18 @@ public sealed class Conv2d : Layer
         // x laid sample-minor for the weight gradient, then the input gradient's sums, in one region.
         var laid = scratch.Slice(at.DxS, at.DWS - at.DxS);
         var laneSums = scratch.Slice(at.DWS, at.Dz - at.DWS);
-        for (int s0 = 0; s0 < n; s0 += SixMapBackward.Lanes)
+        for (int s0 = 0; s0 < n; s0 += SixMapConvolution.Lanes)
         {
-            int count = Math.Min(SixMapBackward.Lanes, n - s0);
+            int count = Math.Min(SixMapConvolution.Lanes, n - s0);
             for (int co = 0; co < Cout; co++)
                 for (int s = 0; s < count; s++) db[co] += TensorPrimitives.Sum(dz.Slice((s0 + s) * outSize + co * map, map));
-            SixMapBackward.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
-            SixMapBackward.LayInput(x[(s0 * inSize)..], count, inSize, InputShape.H * InputShape.W, laid);
-            SixMapBackward.WeightGradient(dzS, laid, Cout, _k, oh, ow, laneSums, first: s0 == 0);
-            SixMapBackward.Compute(dzS, wT, Cout, _k, oh, ow, laid);
-            Gemm.Transpose(inSize, count, laid, SixMapBackward.Lanes, dx[(s0 * inSize)..], inSize);
+            SixMapConvolution.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
+            SixMapConvolution.LayInput(x[(s0 * inSize)..], count, inSize, InputShape.H * InputShape.W, laid);
+            SixMapConvolution.WeightGradient(dzS, laid, Cout, _k, oh, ow, laneSums, first: s0 == 0);
+            SixMapConvolution.Compute(dzS, wT, Cout, _k, oh, ow, laid);
+            Gemm.Transpose(inSize, count, laid, SixMapConvolution.Lanes, dx[(s0 * inSize)..], inSize);
         }
-        SixMapBackward.AddLaneSums(laneSums, dW, Cout * PatchSize);
+        SixMapConvolution.AddLaneSums(laneSums, dW, Cout * PatchSize);
     }
 
     // The weight gradient of a single-map layer (no input gradient: a first layer) straight from the

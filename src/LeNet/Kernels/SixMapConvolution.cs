@@ -1,5 +1,13 @@
-// The backward pass of a convolution from six unpadded input maps (LeNet-5's conv2 and C3: 16 maps
-// of 10x10 from 6 of 14x14), sixteen samples at a time, one sample per vector lane.
+// A convolution from six unpadded input maps (LeNet-5's conv2 and C3: 16 maps of 10x10 from 6 of
+// 14x14), sixteen samples at a time, one sample per vector lane: every position of every map then
+// fills whole vectors, where vectors over positions of one sample leave lanes idle or multiply zeros.
+//
+// The forward pass:
+//     y[s][co][oy][ox] = f(b[co] + Σ_ci Σ_(ky,kx) w[co][ci][ky][kx] · x[s][ci][oy + ky][ox + kx])
+// with x laid sample-minor, xS[y][x][ci][s]: a tile of three output positions (in row-major order,
+// so they may span two rows) × eight maps keeps 24 vectors in registers over every input map and
+// kernel offset, with three loads of x and eight broadcast weights per 24 FMAs; the last tile overlaps
+// the one before. The sums go to yS[co][position][s] and are transposed into y.
 //
 // The input gradient:
 //     dx[s][ci][y][x] = Σ_(ky,kx) Σ_co w[co][ci][ky][kx] · dz[s][co][y − ky][x − kx]
@@ -25,7 +33,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace LeNet.Kernels;
 
-internal static class SixMapBackward
+internal static class SixMapConvolution
 {
     public const int Maps = 6;
     /// <summary>Samples at a time: one per lane.</summary>
@@ -77,7 +85,7 @@ internal static class SixMapBackward
     {
         int h = oh + k - 1, w = ow + k - 1, pw = ow + 2 * Border;
         if (dzS.Length < LaidLength(cout, oh, ow) || dxS.Length < SumsLength(h, w) || wT.Length < k * k * Maps * cout)
-            throw new ArgumentException("SixMapBackward: a buffer is too short.");
+            throw new ArgumentException("SixMapConvolution: a buffer is too short.");
         ref float d = ref Unsafe.AsRef(in dzS[0]);
         ref float wt = ref Unsafe.AsRef(in wT[0]);
         ref float o = ref dxS[0];
@@ -137,6 +145,94 @@ internal static class SixMapBackward
         c3.StoreUnsafe(ref o, 3 * m + 2 * Lanes); c4.StoreUnsafe(ref o, 4 * m + 2 * Lanes); c5.StoreUnsafe(ref o, 5 * m + 2 * Lanes);
     }
 
+    /// <summary>Floats of the forward pass's output before its transpose into y.</summary>
+    public static int OutputLength(int cout, int oh, int ow) => cout * oh * ow * Lanes;
+
+    /// <summary>
+    /// yS[co][oy·ow + ox][s] = f(bias[co] + Σ w[co·6·k² + ci·k² + ky·k + kx] · xS[((oy + ky)·w + ox + kx)·6 + ci][s]),
+    /// f = relu or the identity, from x laid by <see cref="LayInput"/> (w = ow + k − 1 columns); cout a multiple of 8.
+    /// </summary>
+    public static void Forward(ReadOnlySpan<float> xS, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, bool relu, int cout, int k, int oh, int ow, Span<float> yS)
+    {
+        int w = ow + k - 1, h = oh + k - 1, positions = oh * ow;
+        if (cout % 8 != 0 || positions < Tile || xS.Length < SumsLength(h, w) || weights.Length < cout * Maps * k * k || bias.Length < cout || yS.Length < OutputLength(cout, oh, ow))
+            throw new ArgumentException("SixMapConvolution: a buffer is too short, or the output maps are not a multiple of eight.");
+        ref float x = ref Unsafe.AsRef(in xS[0]);
+        ref float wt = ref Unsafe.AsRef(in weights[0]);
+        ref float b = ref Unsafe.AsRef(in bias[0]);
+        ref float o = ref yS[0];
+        for (int co = 0; co < cout; co += 8)
+            for (int p = 0; p < positions; p += Tile)
+            {
+                int p0 = Math.Min(p, positions - Tile);
+                ForwardTile(ref x, w, ow, k, p0, ref Unsafe.Add(ref wt, co * Maps * k * k), ref Unsafe.Add(ref b, co), relu,
+                    ref Unsafe.Add(ref o, (co * positions + p0) * Lanes), positions * Lanes);
+            }
+    }
+
+    // Output positions p0, p0 + 1, p0 + 2 × 8 maps: 24 accumulators started at the bias; per input map
+    // and kernel offset three loads of x and eight broadcast weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardTile(ref float xS, int w, int ow, int k, int p0, ref float weights, ref float bias, bool relu, ref float o, int map)
+    {
+        const int XPosition = Maps * Lanes;
+        int kk = Maps * k * k;
+        ref float x0 = ref Unsafe.Add(ref xS, (p0 / ow * w + p0 % ow) * XPosition);
+        ref float x1 = ref Unsafe.Add(ref xS, ((p0 + 1) / ow * w + (p0 + 1) % ow) * XPosition);
+        ref float x2 = ref Unsafe.Add(ref xS, ((p0 + 2) / ow * w + (p0 + 2) % ow) * XPosition);
+        Vector512<float> a0 = Vector512.Create(bias), a1 = Vector512.Create(Unsafe.Add(ref bias, 1)), a2 = Vector512.Create(Unsafe.Add(ref bias, 2)),
+            a3 = Vector512.Create(Unsafe.Add(ref bias, 3)), a4 = Vector512.Create(Unsafe.Add(ref bias, 4)), a5 = Vector512.Create(Unsafe.Add(ref bias, 5)),
+            a6 = Vector512.Create(Unsafe.Add(ref bias, 6)), a7 = Vector512.Create(Unsafe.Add(ref bias, 7));
+        Vector512<float> b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5, b6 = a6, b7 = a7;
+        Vector512<float> c0 = a0, c1 = a1, c2 = a2, c3 = a3, c4 = a4, c5 = a5, c6 = a6, c7 = a7;
+        nint m1 = kk, m2 = 2 * m1, m3 = 3 * m1, m4 = 4 * m1, m5 = 5 * m1, m6 = 6 * m1, m7 = 7 * m1;
+        ref float t = ref weights;
+        for (int ci = 0; ci < Maps; ci++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++, t = ref Unsafe.Add(ref t, 1))
+                {
+                    nuint at = (nuint)(((ky * w + kx) * Maps + ci) * Lanes);
+                    var u = Vector512.LoadUnsafe(ref x0, at);
+                    var v = Vector512.LoadUnsafe(ref x1, at);
+                    var z = Vector512.LoadUnsafe(ref x2, at);
+                    var c = Vector512.Create(t);
+                    a0 = Vector512.FusedMultiplyAdd(u, c, a0); b0 = Vector512.FusedMultiplyAdd(v, c, b0); c0 = Vector512.FusedMultiplyAdd(z, c, c0);
+                    c = Vector512.Create(Unsafe.Add(ref t, m1));
+                    a1 = Vector512.FusedMultiplyAdd(u, c, a1); b1 = Vector512.FusedMultiplyAdd(v, c, b1); c1 = Vector512.FusedMultiplyAdd(z, c, c1);
+                    c = Vector512.Create(Unsafe.Add(ref t, m2));
+                    a2 = Vector512.FusedMultiplyAdd(u, c, a2); b2 = Vector512.FusedMultiplyAdd(v, c, b2); c2 = Vector512.FusedMultiplyAdd(z, c, c2);
+                    c = Vector512.Create(Unsafe.Add(ref t, m3));
+                    a3 = Vector512.FusedMultiplyAdd(u, c, a3); b3 = Vector512.FusedMultiplyAdd(v, c, b3); c3 = Vector512.FusedMultiplyAdd(z, c, c3);
+                    c = Vector512.Create(Unsafe.Add(ref t, m4));
+                    a4 = Vector512.FusedMultiplyAdd(u, c, a4); b4 = Vector512.FusedMultiplyAdd(v, c, b4); c4 = Vector512.FusedMultiplyAdd(z, c, c4);
+                    c = Vector512.Create(Unsafe.Add(ref t, m5));
+                    a5 = Vector512.FusedMultiplyAdd(u, c, a5); b5 = Vector512.FusedMultiplyAdd(v, c, b5); c5 = Vector512.FusedMultiplyAdd(z, c, c5);
+                    c = Vector512.Create(Unsafe.Add(ref t, m6));
+                    a6 = Vector512.FusedMultiplyAdd(u, c, a6); b6 = Vector512.FusedMultiplyAdd(v, c, b6); c6 = Vector512.FusedMultiplyAdd(z, c, c6);
+                    c = Vector512.Create(Unsafe.Add(ref t, m7));
+                    a7 = Vector512.FusedMultiplyAdd(u, c, a7); b7 = Vector512.FusedMultiplyAdd(v, c, b7); c7 = Vector512.FusedMultiplyAdd(z, c, c7);
+                }
+        if (relu)
+        {
+            var zero = Vector512<float>.Zero;
+            a0 = Vector512.Max(a0, zero); a1 = Vector512.Max(a1, zero); a2 = Vector512.Max(a2, zero); a3 = Vector512.Max(a3, zero);
+            a4 = Vector512.Max(a4, zero); a5 = Vector512.Max(a5, zero); a6 = Vector512.Max(a6, zero); a7 = Vector512.Max(a7, zero);
+            b0 = Vector512.Max(b0, zero); b1 = Vector512.Max(b1, zero); b2 = Vector512.Max(b2, zero); b3 = Vector512.Max(b3, zero);
+            b4 = Vector512.Max(b4, zero); b5 = Vector512.Max(b5, zero); b6 = Vector512.Max(b6, zero); b7 = Vector512.Max(b7, zero);
+            c0 = Vector512.Max(c0, zero); c1 = Vector512.Max(c1, zero); c2 = Vector512.Max(c2, zero); c3 = Vector512.Max(c3, zero);
+            c4 = Vector512.Max(c4, zero); c5 = Vector512.Max(c5, zero); c6 = Vector512.Max(c6, zero); c7 = Vector512.Max(c7, zero);
+        }
+        Put3(ref o, a0, b0, c0); Put3(ref Unsafe.Add(ref o, map), a1, b1, c1); Put3(ref Unsafe.Add(ref o, 2 * map), a2, b2, c2);
+        Put3(ref Unsafe.Add(ref o, 3 * map), a3, b3, c3); Put3(ref Unsafe.Add(ref o, 4 * map), a4, b4, c4); Put3(ref Unsafe.Add(ref o, 5 * map), a5, b5, c5);
+        Put3(ref Unsafe.Add(ref o, 6 * map), a6, b6, c6); Put3(ref Unsafe.Add(ref o, 7 * map), a7, b7, c7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Put3(ref float o, Vector512<float> a, Vector512<float> b, Vector512<float> c)
+    {
+        a.StoreUnsafe(ref o); b.StoreUnsafe(ref o, Lanes); c.StoreUnsafe(ref o, 2 * Lanes);
+    }
+
     /// <summary>Floats of the weight gradient's per-lane sums (<see cref="WeightGradient"/>).</summary>
     public static int LaneSumsLength(int cout, int k) => cout * Maps * k * k * Lanes;
 
@@ -150,7 +246,7 @@ internal static class SixMapBackward
     {
         int w = ow + k - 1, h = oh + k - 1, pw = ow + 2 * Border, kk2 = k * k;
         if (cout % 4 != 0 || dzS.Length < LaidLength(cout, oh, ow) || xS.Length < SumsLength(h, w) || sums.Length < LaneSumsLength(cout, k))
-            throw new ArgumentException("SixMapBackward: a buffer is too short or the output maps are not a multiple of four.");
+            throw new ArgumentException("SixMapConvolution: a buffer is too short or the output maps are not a multiple of four.");
         ref float d = ref Unsafe.AsRef(in dzS[0]);
         ref float x = ref Unsafe.AsRef(in xS[0]);
         for (int ky = 0; ky < k; ky++)
@@ -163,7 +259,7 @@ internal static class SixMapBackward
     /// <summary>dW[i] += the sum of the 16 lanes of sums[i·16 ..], for i &lt; count: sixteen weights at a time by a butterfly of shuffles.</summary>
     public static void AddLaneSums(ReadOnlySpan<float> sums, Span<float> dW, int count)
     {
-        if (sums.Length < count * Lanes || dW.Length < count) throw new ArgumentException("SixMapBackward: a buffer is too short.");
+        if (sums.Length < count * Lanes || dW.Length < count) throw new ArgumentException("SixMapConvolution: a buffer is too short.");
         ref float s = ref Unsafe.AsRef(in sums[0]);
         ref float d = ref dW[0];
         int i = 0;
