@@ -1,8 +1,9 @@
 // LeNet.NET against its peers, measured in one run: training throughput against PyTorch (Debian's
 // python3-torch) and TorchSharp (libtorch 2.10), each started as a child process and driven over
 // stdin/stdout, alternating with our engine round by round; inference against ONNX Runtime running
-// our exported model. Same network
-// (lenet5), batch size and thread count; medians over rounds after warm-up.
+// our exported model. Same network (lenet5), batch size and thread count; medians over rounds after
+// warm-up. A ratio is the median of the rounds' own ratios (ours over the peer measured right after),
+// so a minute in which the shared machine runs slow weighs on both sides of it.
 //   dotnet run -c Release --project bench -- --quick     (under a minute; ends with one JSON line)
 //   dotnet run -c Release --project bench                (longer, adds time to 99% test accuracy with lenet train --fast's recipe)
 //   --no-torchsharp skips the TorchSharp peer (building it restores about 500 MB of packages once).
@@ -23,7 +24,7 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 string python = Arg("--python") ?? "/usr/bin/python3";
 string dataDir = Arg("--data") ?? FindData();
-int rounds = quick ? 3 : 7;
+int rounds = quick ? 5 : 9;
 int[] batches = [64, 256];
 int[] threadCounts = [1, Math.Min(2, Environment.ProcessorCount)];
 threadCounts = threadCounts.Distinct().ToArray();
@@ -44,7 +45,17 @@ Console.WriteLine(torch is null ? $"PyTorch: not measured ({torchWhy})." : $"PyT
 string torchSharpWhy = "--no-torchsharp";
 using var torchSharp = args.Contains("--no-torchsharp") ? null : TrainingPeer.StartTorchSharp(dataDir, out torchSharpWhy);
 Console.WriteLine(torchSharp is null ? $"TorchSharp: not measured ({torchSharpWhy})." : $"TorchSharp: {torchSharp.Version}");
-var trainRows = new List<(int Batch, int Threads, double Ours, double? Torch, double? TorchSharp, double AllocPerStep)>();
+var trainRows = new List<(int Batch, int Threads, double Ours, double? Torch, double? TorchSharp, double? VsTorch, double? VsTorchSharp, double AllocPerStep)>();
+// Warm-up, not counted: rounds of the first setting for every engine for two seconds. Measured right
+// after the peers start (the TorchSharp one is first built by `dotnet build`, whose worker processes
+// take a while to wind down), the first setting ran 15–25% slow, for us more than for the peers.
+var warmupClock = Stopwatch.StartNew();
+while (warmupClock.Elapsed.TotalSeconds < 2)
+{
+    OurTrainingSteps(spec, train, test, batches[0], threadCounts[0], 12, 3);
+    torch?.Train(batches[0], threadCounts[0], 12, 3);
+    torchSharp?.Train(batches[0], threadCounts[0], 12, 3);
+}
 foreach (int batch in batches)
     foreach (int threads in threadCounts)
     {
@@ -52,6 +63,10 @@ foreach (int batch in batches)
         var ours = new List<double>();
         var pyTorch = new List<double>();
         var sharp = new List<double>();
+        // The ratios are paired: each round's ours over the peer's run right after it, the median of
+        // those. The machine's speed drifts from minute to minute; a pair shares the minute.
+        var vsTorch = new List<double>();
+        var vsSharp = new List<double>();
         // Allocations are counted for the whole process, where the peers' process plumbing allocates
         // now and then (with the TorchSharp peer running, 75–187 B per step in some rounds; without it,
         // none); the cleanest round is reported, as an allocation inside our step would show in every round.
@@ -61,22 +76,24 @@ foreach (int batch in batches)
             var (stepSeconds, bytesPerStep) = OurTrainingSteps(spec, train, test, batch, threads, steps, warmup);
             ours.Add(batch / Median(stepSeconds));
             alloc = Math.Min(alloc, bytesPerStep);
-            if (torch?.Train(batch, threads, steps, warmup) is { } t) pyTorch.Add(batch / Median(t));
-            if (torchSharp?.Train(batch, threads, steps, warmup) is { } ts) sharp.Add(batch / Median(ts));
+            if (torch?.Train(batch, threads, steps, warmup) is { } t) { pyTorch.Add(batch / Median(t)); vsTorch.Add(ours[^1] / pyTorch[^1]); }
+            if (torchSharp?.Train(batch, threads, steps, warmup) is { } ts) { sharp.Add(batch / Median(ts)); vsSharp.Add(ours[^1] / sharp[^1]); }
         }
-        trainRows.Add((batch, threads, Median(ours), pyTorch.Count > 0 ? Median(pyTorch) : null, sharp.Count > 0 ? Median(sharp) : null, alloc));
+        trainRows.Add((batch, threads, Median(ours), pyTorch.Count > 0 ? Median(pyTorch) : null, sharp.Count > 0 ? Median(sharp) : null,
+            vsTorch.Count > 0 ? Median(vsTorch) : null, vsSharp.Count > 0 ? Median(vsSharp) : null, alloc));
     }
 
 Console.WriteLine();
-Console.WriteLine("Training (images/s, median of rounds)    ours   PyTorch  TorchSharp   ours/PyTorch  ours/TorchSharp   GFLOP/s  % of peak  allocated/step");
+Console.WriteLine("Training (images/s and ratios, medians of rounds; a ratio pairs each round's runs)");
+Console.WriteLine("                                          ours   PyTorch  TorchSharp   ours/PyTorch  ours/TorchSharp   GFLOP/s  % of peak  allocated/step");
 foreach (var r in trainRows)
-    Console.WriteLine($"  lenet5 batch {r.Batch,3}, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")}     {r.Ours,8:N0}  {Fmt(r.Torch, "N0"),8}  {Fmt(r.TorchSharp, "N0"),10}  {Fmt(r.Ours / r.Torch, "F2"),12}x  {Fmt(r.Ours / r.TorchSharp, "F2"),14}x  {r.Ours * flopsPerImage / 1e9,8:F1}  {r.Ours * flopsPerImage / 1e9 / peak * 100,8:F1}%  {r.AllocPerStep,10:N0} B");
+    Console.WriteLine($"  lenet5 batch {r.Batch,3}, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")}     {r.Ours,8:N0}  {Fmt(r.Torch, "N0"),8}  {Fmt(r.TorchSharp, "N0"),10}  {Fmt(r.VsTorch, "F2"),12}x  {Fmt(r.VsTorchSharp, "F2"),14}x  {r.Ours * flopsPerImage / 1e9,8:F1}  {r.Ours * flopsPerImage / 1e9 / peak * 100,8:F1}%  {r.AllocPerStep,10:N0} B");
 
 // ---------- inference: ours vs ONNX Runtime ----------
 var model = ModelFile.Load(Path.Combine(FindRepo(), "models", "lenet5.lenet"));
 string onnxPath = Path.Combine(Path.GetTempPath(), $"lenet-bench-{Environment.ProcessId}.onnx");
 OnnxExport.Save(model, onnxPath);
-var inferRows = new List<(int Threads, double Ours, double Ort, double OursLatency, double OrtLatency)>();
+var inferRows = new List<(int Threads, double Ours, double Ort, double OursLatency, double OrtLatency, double Ratio, double LatencyRatio)>();
 foreach (int threads in threadCounts)
 {
     using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
@@ -99,15 +116,18 @@ foreach (int threads in threadCounts)
         oursOne.Add(Median(Time(reps * 5, () => model.Predict(images.AsSpan(0, 784), 1, probabilities, 1))));
         ortOne.Add(Median(Time(reps * 5, () => { using var _ = session.Run(singleInputs); })));
     }
-    inferRows.Add((threads, Median(ours), Median(ort), Median(oursOne), Median(ortOne)));
+    // Paired by round, as for training.
+    var ratio = Median(ours.Zip(ort, (a, b) => a / b).ToList());
+    var latencyRatio = Median(ortOne.Zip(oursOne, (a, b) => a / b).ToList());
+    inferRows.Add((threads, Median(ours), Median(ort), Median(oursOne), Median(ortOne), ratio, latencyRatio));
 }
 File.Delete(onnxPath);
 Console.WriteLine();
 Console.WriteLine("Inference                                 ours      ONNX Runtime   ours/ORT");
 foreach (var r in inferRows)
 {
-    Console.WriteLine($"  batch 256, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")} (images/s)         {r.Ours,8:N0}  {r.Ort,12:N0}   {r.Ours / r.Ort,7:F2}x");
-    Console.WriteLine($"  one image, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")} (latency, µs)        {r.OursLatency * 1e6,8:F1}  {r.OrtLatency * 1e6,12:F1}   {r.OrtLatency / r.OursLatency,7:F2}x");
+    Console.WriteLine($"  batch 256, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")} (images/s)         {r.Ours,8:N0}  {r.Ort,12:N0}   {r.Ratio,7:F2}x");
+    Console.WriteLine($"  one image, {r.Threads} thread{(r.Threads > 1 ? "s" : " ")} (latency, µs)        {r.OursLatency * 1e6,8:F1}  {r.OrtLatency * 1e6,12:F1}   {r.LatencyRatio,7:F2}x");
 }
 
 // ---------- time to 99% (full mode) ----------
@@ -134,9 +154,9 @@ var best = trainRows.First(r => r.Batch == 64 && r.Threads == threadCounts[^1]);
 var bestInfer = inferRows.First(r => r.Threads == threadCounts[^1]);
 var summary = new JsonObject
 {
-    ["trainSpeedupVsPyTorch"] = best.Torch is null ? null : Math.Round(best.Ours / best.Torch.Value, 3),
-    ["trainSpeedupVsTorchSharp"] = best.TorchSharp is null ? null : Math.Round(best.Ours / best.TorchSharp.Value, 3),
-    ["inferSpeedupVsOnnxRuntime"] = Math.Round(bestInfer.Ours / bestInfer.Ort, 3),
+    ["trainSpeedupVsPyTorch"] = best.VsTorch is null ? null : Math.Round(best.VsTorch.Value, 3),
+    ["trainSpeedupVsTorchSharp"] = best.VsTorchSharp is null ? null : Math.Round(best.VsTorchSharp.Value, 3),
+    ["inferSpeedupVsOnnxRuntime"] = Math.Round(bestInfer.Ratio, 3),
     ["trainImagesPerSec"] = Math.Round(best.Ours),
     ["gflops"] = Math.Round(best.Ours * flopsPerImage / 1e9, 2),
 };
