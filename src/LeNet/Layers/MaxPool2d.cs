@@ -93,6 +93,7 @@ internal static class Pooling
         ref float Y = ref MemoryMarshal.GetReference(y);
         int r = 0;
         if (Wide(w)) r = Max2x2Wide(ref X, ref Y, rows, w);
+        else if (Narrow(w)) r = Max2x2Narrow(ref X, ref Y, rows, w);
         else if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2Vector(ref X, ref Y, rows, w); return; }
         for (; r < rows; r++)
         {
@@ -120,6 +121,7 @@ internal static class Pooling
         ref float DX = ref MemoryMarshal.GetReference(dx);
         int r = 0;
         if (Wide(w)) r = Max2x2WideBackward(ref X, ref Y, ref DY, ref DX, rows, w);
+        else if (Narrow(w)) r = Max2x2NarrowBackward(ref X, ref Y, ref DY, ref DX, rows, w);
         else if (ow >= 4 && Kernels.Simd.Width != Kernels.SimdWidth.Scalar && Vector256.IsHardwareAccelerated) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
         for (; r < rows; r++)
         {
@@ -206,6 +208,57 @@ internal static class Pooling
             (takeTop & g).StoreUnsafe(ref dTop, c);
             (takeBottom & g).StoreUnsafe(ref dTop, c + (nuint)w);
         }
+    }
+
+    // Rows of 8 to 16 inputs (LeNet-5's second pooling: 10) with 512-bit vectors: a window row pair as
+    // one vector each, its windows picked with one permute each for the even and the odd columns,
+    // the output row stored as a whole vector whose last lanes run into the next rows (written after
+    // it). Rows whose vector would reach past the input or output go to the scalar loop. Returns the
+    // rows done.
+    static bool Narrow(int w) => w >= 8 && w <= 16 && Kernels.Simd.Width == Kernels.SimdWidth.V512 && Avx512F.IsSupported;
+
+    // Output rows whose loads (the window's two input rows, 16 floats from each start) and store (16
+    // floats) stay within the planes.
+    static int NarrowRows(int rows, int w) => Math.Max(0, rows - (16 + w / 2 - 1) / (w / 2));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2Narrow(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2, done = NarrowRows(rows, w);
+        var even = Vector512.Min(Vector512<int>.Indices * 2, Vector512.Create(14));
+        var odd = even + Vector512<int>.One;
+        for (int r = 0; r < done; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            var v = Vector512.Max(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref top, (nuint)w));
+            Vector512.Max(Avx512F.PermuteVar16x32(v, even), Avx512F.PermuteVar16x32(v, odd)).StoreUnsafe(ref Y, (nuint)(r * ow));
+        }
+        return done;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2NarrowBackward(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2, done = NarrowRows(rows, w);
+        var pairs = Vector512.ShiftRightLogical(Vector512<int>.Indices, 1);
+        var swap = Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        var oddLanes = Vector512.Create(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+        for (int r = 0; r < done; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float dTop = ref Unsafe.Add(ref DX, 2 * r * w);
+            var m = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref Y, (nuint)(r * ow)), pairs);
+            var g = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref DY, (nuint)(r * ow)), pairs);
+            var t = Vector512.Equals(Vector512.LoadUnsafe(ref top), m);
+            var b = Vector512.Equals(Vector512.LoadUnsafe(ref top, (nuint)w), m);
+            var tSwapped = Vector512.Shuffle(t, swap);
+            var takeTop = Vector512.AndNot(t, tSwapped & oddLanes);
+            var takeBottom = Vector512.AndNot(Vector512.AndNot(b, t | tSwapped), Vector512.Shuffle(b, swap) & oddLanes);
+            // The top row's last lanes run into the bottom row, stored right after.
+            (takeTop & g).StoreUnsafe(ref dTop);
+            (takeBottom & g).StoreUnsafe(ref dTop, (nuint)w);
+        }
+        return done;
     }
 
     // Vector forms: 4 windows (8 input columns) at a time; a row's last group overlaps the one before
