@@ -78,6 +78,78 @@ internal static class SixMapConvolution
     }
 
     /// <summary>
+    /// <see cref="Lay"/> of relu's gradient, dz = y &gt; 0 ? dy : 0, taken on the way (no compact dz is
+    /// formed), and the bias gradient: db[co] += Σ dz over the samples and positions. Blocks of eight
+    /// samples × eight positions of a row go through registers and one 8×8 transpose; a row's last
+    /// block overlaps the one before (its repeated positions left out of the sums). Rows of at least 8.
+    /// </summary>
+    public static unsafe void LayReluGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int count, int outSize, int cout, int oh, int ow,
+        Span<float> dzS, Span<float> db)
+    {
+        int pw = ow + 2 * Border, position = cout * Lanes, map = oh * ow;
+        if (ow < 8 || count < 1 || count > Lanes || y.Length < (count - 1) * outSize + cout * map || dy.Length < (count - 1) * outSize + cout * map
+            || dzS.Length < LaidLength(cout, oh, ow) || db.Length < cout)
+            throw new ArgumentException("SixMapConvolution: rows shorter than 8, or a buffer too short.");
+        if (count < Lanes) dzS[..LaidLength(cout, oh, ow)].Clear();
+        for (int r = 0; r < oh; r++)
+        {
+            dzS.Slice(r * pw * position, Border * position).Clear();
+            dzS.Slice((r * pw + Border + ow) * position, Border * position).Clear();
+        }
+        int last = ow - 8, whole = ow & ~7;
+        // The last block's lanes that an earlier block already counted.
+        var fresh = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(whole - last)).AsSingle();
+        fixed (float* Y = y, DY = dy, D = dzS)
+            for (int co = 0; co < cout; co++)
+            {
+                var sum = Vector256<float>.Zero;
+                for (int s0 = 0; s0 < count; s0 += 8)
+                    for (int r = 0; r < oh; r++)
+                        for (int x0 = 0; x0 < ow; x0 += 8)
+                        {
+                            if (x0 > last) x0 = last;
+                            int at = s0 * outSize + co * map + r * ow + x0;
+                            var r0 = Relu(Y, DY, at, 0, s0, count, outSize); var r1 = Relu(Y, DY, at, 1, s0, count, outSize);
+                            var r2 = Relu(Y, DY, at, 2, s0, count, outSize); var r3 = Relu(Y, DY, at, 3, s0, count, outSize);
+                            var r4 = Relu(Y, DY, at, 4, s0, count, outSize); var r5 = Relu(Y, DY, at, 5, s0, count, outSize);
+                            var r6 = Relu(Y, DY, at, 6, s0, count, outSize); var r7 = Relu(Y, DY, at, 7, s0, count, outSize);
+                            var t = (r0 + r1) + (r2 + r3) + ((r4 + r5) + (r6 + r7));
+                            sum += x0 == last && (ow & 7) != 0 ? t & fresh : t;
+                            // dzS[((r·pw + x0 + j + 2)·cout + co)·16 + s0 + i] = r_i[j]
+                            Store8x8(D + ((r * pw + x0 + Border) * cout + co) * Lanes + s0, position, r0, r1, r2, r3, r4, r5, r6, r7);
+                            if (x0 == last) break;
+                        }
+                db[co] += Vector256.Sum(sum);
+            }
+
+        static Vector256<float> Relu(float* y, float* dy, int at, int i, int s0, int count, int outSize)
+        {
+            if (s0 + i >= count) return Vector256<float>.Zero;
+            int o = at + i * outSize;
+            return Vector256.ConditionalSelect(Vector256.GreaterThan(Avx.LoadVector256(y + o), Vector256<float>.Zero), Avx.LoadVector256(dy + o), Vector256<float>.Zero);
+        }
+    }
+
+    // Rows r0..r7 (eight samples, eight positions each) stored transposed: position j's eight samples at d + j·stride.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Store8x8(float* d, int stride, Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(d + stride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * stride, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(d + 3 * stride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * stride, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(d + 5 * stride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * stride, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(d + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    /// <summary>
     /// The sums dxS[ci][y][x][s] (6 maps of h×w) from dz laid by <see cref="Lay"/> and
     /// wT[(ky·k + kx)·6·cout + ci·cout + co] = w[co][ci][ky][kx]; h = oh + k − 1, w = ow + k − 1.
     /// </summary>

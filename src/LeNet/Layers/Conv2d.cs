@@ -310,7 +310,10 @@ public sealed class Conv2d : Layer
         int kk = PatchSize, outSize = OutputShape.Size, inSize = InputShape.Size;
         // A first layer's weight gradient takes the activation's gradient a sample at a time, in L1.
         bool singleMapWeights = SingleMap && dx.IsEmpty;
-        var dz = singleMapWeights ? dy : PreActivationGradient(y, dy, n, scratch[at.Dz..]);
+        // Six input maps sixteen samples at a time take relu's gradient as they lay dz out.
+        bool sixMaps = !IsDense && !singleMapWeights && SixMapsBackward(n, !dx.IsEmpty);
+        bool reluOnTheWay = sixMaps && Activation == Activation.Relu && OutputShape.W >= 8;
+        var dz = singleMapWeights || reluOnTheWay ? dy : PreActivationGradient(y, dy, n, scratch[at.Dz..]);
         var weights = DenseWeights(p, scratch.Slice(at.TableW, _table is null ? 0 : Cout * kk));
         // With a table the weight gradient is formed densely, then only connected kernels are kept.
         var dW = _table is null ? dp[..WeightCount] : scratch.Slice(at.TableDW, Cout * kk);
@@ -318,7 +321,7 @@ public sealed class Conv2d : Layer
         var db = dp.Slice(WeightCount, Cout);
         if (IsDense) Dense.AffineBackward(weights, x, dz, dx, dW, db, n, kk, Cout, scratch.Slice(at.Out, Cout * n));
         else if (singleMapWeights) WeightGradientSingleMap(x, y, dy, dW, db, n, scratch, at);
-        else if (SixMapsBackward(n, !dx.IsEmpty)) BackwardSixMaps(weights, x, dz, dx, dW, db, n, scratch, at);
+        else if (sixMaps) BackwardSixMaps(weights, x, reluOnTheWay ? y : default, dz, dx, dW, db, n, scratch, at);
         else
         {
             int chunk = Chunk(n), g = G, wp = Wp, pf = Pf, oh = OutputShape.H, ow = OutputShape.W, h = InputShape.H, w = InputShape.W, map = oh * ow;
@@ -438,7 +441,8 @@ public sealed class Conv2d : Layer
     // Six unpadded input maps with 512-bit vectors (LeNet-5's conv2, the paper's C3): both gradients
     // sixteen samples at a time, one sample per lane, from dz and x laid sample-minor (SixMapConvolution),
     // with no padded input, no dz grid and no transposed dz.
-    void BackwardSixMaps(ReadOnlySpan<float> weights, ReadOnlySpan<float> x, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW, Span<float> db,
+    // With y given, dz is dy and relu's gradient is taken on the way.
+    void BackwardSixMaps(ReadOnlySpan<float> weights, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dz, Span<float> dx, Span<float> dW, Span<float> db,
         int n, Span<float> scratch, Layout at)
     {
         int oh = OutputShape.H, ow = OutputShape.W, map = oh * ow, outSize = OutputShape.Size, inSize = InputShape.Size;
@@ -451,9 +455,13 @@ public sealed class Conv2d : Layer
         for (int s0 = 0; s0 < n; s0 += SixMapConvolution.Lanes)
         {
             int count = Math.Min(SixMapConvolution.Lanes, n - s0);
-            for (int co = 0; co < Cout; co++)
-                for (int s = 0; s < count; s++) db[co] += TensorPrimitives.Sum(dz.Slice((s0 + s) * outSize + co * map, map));
-            SixMapConvolution.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
+            if (!y.IsEmpty) SixMapConvolution.LayReluGradient(y[(s0 * outSize)..], dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS, db);
+            else
+            {
+                for (int co = 0; co < Cout; co++)
+                    for (int s = 0; s < count; s++) db[co] += TensorPrimitives.Sum(dz.Slice((s0 + s) * outSize + co * map, map));
+                SixMapConvolution.Lay(dz[(s0 * outSize)..], count, outSize, Cout, oh, ow, dzS);
+            }
             SixMapConvolution.LayInput(x[(s0 * inSize)..], count, inSize, InputShape.H * InputShape.W, laid);
             SixMapConvolution.WeightGradient(dzS, laid, Cout, _k, oh, ow, laneSums, first: s0 == 0);
             SixMapConvolution.Compute(dzS, wT, Cout, _k, oh, ow, laid);
