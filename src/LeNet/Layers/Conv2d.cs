@@ -425,12 +425,9 @@ public sealed class Conv2d : Layer
     void OffsetMajorWeights(ReadOnlySpan<float> weights, Span<float> wT)
     {
         int kk = PatchSize, kk2 = _k * _k, cinCout = Cin * Cout;
-        for (int co = 0; co < Cout; co++)
-            for (int ci = 0; ci < Cin; ci++)
-            {
-                var kernel = weights.Slice(co * kk + ci * kk2, kk2);
-                for (int o = 0; o < kk2; o++) wT[o * cinCout + ci * Cout + co] = kernel[o];
-            }
+        // For each input map, the Cout × k² block of its kernels, transposed.
+        for (int ci = 0; ci < Cin; ci++)
+            Gemm.Transpose(Cout, kk2, weights[(ci * kk2)..], kk, wT[(ci * Cout)..], cinCout);
     }
 
     // Whether the backward pass goes sixteen samples at a time (below): six unpadded input maps, the
@@ -489,8 +486,13 @@ public sealed class Conv2d : Layer
             for (int s = 0; s < cn; s++)
             {
                 int at0 = (s0 + s) * outSize;
-                Activations.Backward(Activation, y.Slice(at0, outSize), dy.Slice(at0, outSize), dz);
-                for (int co = 0; co < Cout; co++) db[co] += TensorPrimitives.Sum(dz.Slice(co * map, map));
+                if (Activation == Activation.Relu && map % 16 == 0 && Simd.Width == SimdWidth.V512)
+                    ReluGradientAndSums(y.Slice(at0, outSize), dy.Slice(at0, outSize), dz, map, db);
+                else
+                {
+                    Activations.Backward(Activation, y.Slice(at0, outSize), dy.Slice(at0, outSize), dz);
+                    for (int co = 0; co < Cout; co++) db[co] += TensorPrimitives.Sum(dz.Slice(co * map, map));
+                }
                 if (_k == 5)
                     SingleMapConvolution.WeightGradient5x5(ref padded[s * g], g, 1, Wp, oh, ow, ref dz[0], ow, outSize, map, ref acc[0], Cout);
                 else
@@ -500,6 +502,26 @@ public sealed class Conv2d : Layer
         }
         for (int r = 0; r < kk; r++)
             for (int co = 0; co < Cout; co++) dW[co * kk + r] += Vector512.Sum(Vector512.Create<float>(acc.Slice((r * Cout + co) * 16, 16)));
+    }
+
+    // dz = y > 0 ? dy : 0 for one sample, and db[co] += the sum of map co, in one pass (maps of whole vectors).
+    void ReluGradientAndSums(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, int map, Span<float> db)
+    {
+        ref float Y = ref Unsafe.AsRef(in y[0]);
+        ref float DY = ref Unsafe.AsRef(in dy[0]);
+        ref float D = ref dz[0];
+        if (y.Length < Cout * map || dy.Length < Cout * map || dz.Length < Cout * map) throw new ArgumentException("Buffers too short.");
+        for (int co = 0; co < Cout; co++)
+        {
+            var sum = Vector512<float>.Zero;
+            for (nuint i = (nuint)(co * map), end = i + (nuint)map; i < end; i += 16)
+            {
+                var v = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref Y, i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref DY, i), Vector512<float>.Zero);
+                v.StoreUnsafe(ref D, i);
+                sum += v;
+            }
+            db[co] += Vector512.Sum(sum);
+        }
     }
 
     /// <summary>Weights as a (Cout, Cin·k·k) matrix: the parameters themselves, or the table expanded with zeros.</summary>
