@@ -41,13 +41,13 @@ public sealed record TrainingOptions
     /// <summary>
     /// A short recipe that reaches 99.0% test accuracy with lenet5: 5 epochs of batch 64 at a peak rate
     /// of 0.016 with label smoothing 0.1. Measured on 2 threads (the result is the same on any number),
-    /// seeds 1 to 16: 99.11, 99.19, 99.26, 99.09, 99.18, 99.27, 99.30, 99.13, 99.11, 99.18, 99.27, 99.10,
-    /// 99.09, 99.29, 99.34, 99.19% (mean 99.19%), 2.7–3.1 s each on a quiet machine.
+    /// seeds 1 to 16: 99.01, 99.14, 99.22, 99.01, 99.14, 99.23, 99.13, 99.07, 99.14, 99.06, 99.15, 99.17,
+    /// 99.10, 99.10, 99.21, 99.08% (mean 99.12%), 2.5–3.1 s each.
     /// lenet5 itself tops out near 99.1–99.3% without augmentation and runs this short land within
     /// about ±0.15% of their mean, so the margin is thin and moves with the order in which the kernels
-    /// sum: with the same kernels 4 epochs gave 98.99–99.24% (two seeds of sixteen at 98.99%) and 6
-    /// epochs 99.04–99.27%; with the kernels just before, 5 epochs gave 99.01–99.26% and 4 epochs
-    /// 99.05–99.29%. Other short recipes measured with earlier kernels (3 epochs; peak rates
+    /// sum: two earlier versions of these kernels gave 99.01–99.26% and 99.09–99.34% with 5 epochs;
+    /// 4 epochs gave 98.99–99.24% (two seeds of sixteen at 98.99%) and 99.05–99.29%, 6 epochs
+    /// 99.04–99.27%. Other short recipes measured with earlier kernels (3 epochs; peak rates
     /// 0.014–0.020, smoothing 0.15, batches 48 to 192) had lowest seeds of 98.92–99.03%. Without label
     /// smoothing, 3 epochs gave 98.87% to 98.96%.
     /// </summary>
