@@ -101,6 +101,9 @@ public sealed class Conv2d : Layer
     // (the col2im folded into the GEMM's accumulating stores). The weight gradient is one long dot
     // product per weight over the chunk, or (input rows)·dzᵀ with many maps.
     // A convolution whose kernel covers its input (output 1×1, no padding) is a dense layer and runs as one.
+    // Two shapes have kernels of their own with 512-bit vectors: one input map (a first layer:
+    // SingleMapConvolution, direct), and six unpadded input maps with eight samples or more (LeNet-5's
+    // conv2, the paper's C3: SixMapConvolution, sixteen samples at a time, one per lane).
 
     bool IsDense => OutputShape.H == 1 && OutputShape.W == 1 && _pad == 0;
     // When the output maps fill whole 512-bit vectors (LeNet-5's second convolution: 16), the forward
