@@ -375,12 +375,15 @@ public static class Gemm
     }
 
     // An 8×8 block by unpacks and lane permutes: 24 shuffles where gathers cost a load per element.
-    static unsafe void Transpose8x8(float* s, int lds, float* d, int ldd)
+    static unsafe void Transpose8x8(float* s, int lds, float* d, int ldd) =>
+        StoreTransposed8x8(d, ldd, Avx.LoadVector256(s), Avx.LoadVector256(s + lds), Avx.LoadVector256(s + 2 * lds), Avx.LoadVector256(s + 3 * lds),
+            Avx.LoadVector256(s + 4 * lds), Avx.LoadVector256(s + 5 * lds), Avx.LoadVector256(s + 6 * lds), Avx.LoadVector256(s + 7 * lds));
+
+    /// <summary>Rows r0..r7 of an 8×8 block stored transposed: column j of the block at d + j·ldd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void StoreTransposed8x8(float* d, int ldd, Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7)
     {
-        var r0 = Avx.LoadVector256(s); var r1 = Avx.LoadVector256(s + lds);
-        var r2 = Avx.LoadVector256(s + 2 * lds); var r3 = Avx.LoadVector256(s + 3 * lds);
-        var r4 = Avx.LoadVector256(s + 4 * lds); var r5 = Avx.LoadVector256(s + 5 * lds);
-        var r6 = Avx.LoadVector256(s + 6 * lds); var r7 = Avx.LoadVector256(s + 7 * lds);
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);

@@ -116,7 +116,7 @@ internal static class SixMapConvolution
                             var t = (r0 + r1) + (r2 + r3) + ((r4 + r5) + (r6 + r7));
                             sum += x0 == last && (ow & 7) != 0 ? t & fresh : t;
                             // dzS[((r·pw + x0 + j + 2)·cout + co)·16 + s0 + i] = r_i[j]
-                            Store8x8(D + ((r * pw + x0 + Border) * cout + co) * Lanes + s0, position, r0, r1, r2, r3, r4, r5, r6, r7);
+                            Gemm.StoreTransposed8x8(D + ((r * pw + x0 + Border) * cout + co) * Lanes + s0, position, r0, r1, r2, r3, r4, r5, r6, r7);
                             if (x0 == last) break;
                         }
                 db[co] += Vector256.Sum(sum);
@@ -128,25 +128,6 @@ internal static class SixMapConvolution
             int o = at + i * outSize;
             return Vector256.ConditionalSelect(Vector256.GreaterThan(Avx.LoadVector256(y + o), Vector256<float>.Zero), Avx.LoadVector256(dy + o), Vector256<float>.Zero);
         }
-    }
-
-    // Rows r0..r7 (eight samples, eight positions each) stored transposed: position j's eight samples at d + j·stride.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static unsafe void Store8x8(float* d, int stride, Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7)
-    {
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(d + stride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(d + 2 * stride, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(d + 3 * stride, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(d + 4 * stride, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(d + 5 * stride, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(d + 6 * stride, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(d + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>
