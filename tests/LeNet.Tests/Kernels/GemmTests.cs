@@ -50,7 +50,7 @@ public class GemmTests
         using var _ = Simd.Use(width);
         foreach (int m in new[] { 1, 2, 3, 5, 4, 8, 11 })
             foreach (int n in new[] { 1, 3, 4, 5, 9, 17 })
-                foreach (int k in new[] { 1, 7, 8, 15, 16, 17, 40, 100, 127, 128, 129, 200 })
+                foreach (int k in new[] { 1, 7, 8, 15, 16, 17, 40, 100, 127, 128, 129, 200, 256, 300, 400 })
                 {
                     int lda = k + 2, ldb = k + 1, ldc = n;
                     var a = Random(m * lda, rng); var b = Random(n * ldb, rng); var c = new float[m * ldc];
