@@ -134,8 +134,9 @@ public sealed class Conv2d : Layer
     // Scratch layout for a call with n samples (c = samples per chunk):
     // [expanded table weights | their gradient] (table only) | padded input (Cin·c·G + slack)
     // | dz on the input grid (Cout·c·G) | padded dx (Cin·c·G + slack) | GEMM output (grid) | transposed
-    // weights (k·k × Cin × Cout) | dzᵀ of a chunk and dWᵀ (many maps) | dz laid sample-minor and the
-    // input gradient's sums (six unpadded input maps) | pre-activation gradient (n×output).
+    // weights (k·k × Cin × Cout) | dzᵀ of a chunk and dWᵀ (many maps) | six unpadded input maps: dz
+    // laid sample-minor (or the forward pass's sums), x laid sample-minor (or the input gradient's
+    // sums), the weight gradient's per-lane sums | pre-activation gradient (n×output).
     readonly record struct Layout(int TableW, int TableDW, int X, int DzGrid, int DxPad, int Out, int WT, int DzT, int DWT, int DzS, int DxS, int DWS, int Dz);
 
     Layout LayoutFor(int n)
