@@ -60,6 +60,18 @@ internal static class SixMapConvolution
             Gemm.Transpose(count, plane, x[(ci * plane)..], inSize, xS[(ci * Lanes)..], Maps * Lanes);
     }
 
+    // The zeros of dz laid sample-minor: the two border columns of each row, and every lane past the group's samples.
+    static void ClearLaid(int count, int cout, int oh, int ow, Span<float> dzS)
+    {
+        int pw = ow + 2 * Border, position = cout * Lanes;
+        if (count < Lanes) { dzS[..LaidLength(cout, oh, ow)].Clear(); return; }
+        for (int r = 0; r < oh; r++)
+        {
+            dzS.Slice(r * pw * position, Border * position).Clear();
+            dzS.Slice((r * pw + Border + ow) * position, Border * position).Clear();
+        }
+    }
+
     /// <summary>
     /// dzS[y][x + 2][co][s] = dz[s·outSize + (co·oh + y)·ow + x] for samples s &lt; count, the other
     /// lanes and the two columns on each side zero.
@@ -67,11 +79,9 @@ internal static class SixMapConvolution
     public static void Lay(ReadOnlySpan<float> dz, int count, int outSize, int cout, int oh, int ow, Span<float> dzS)
     {
         int pw = ow + 2 * Border, position = cout * Lanes;
-        if (count < Lanes) dzS[..LaidLength(cout, oh, ow)].Clear();
+        ClearLaid(count, cout, oh, ow, dzS);
         for (int y = 0; y < oh; y++)
         {
-            dzS.Slice(y * pw * position, Border * position).Clear();
-            dzS.Slice((y * pw + Border + ow) * position, Border * position).Clear();
             for (int co = 0; co < cout; co++)
                 Gemm.Transpose(count, ow, dz[((co * oh + y) * ow)..], outSize, dzS[(((y * pw + Border) * cout + co) * Lanes)..], position);
         }
@@ -90,12 +100,7 @@ internal static class SixMapConvolution
         if (ow < 8 || count < 1 || count > Lanes || y.Length < (count - 1) * outSize + cout * map || dy.Length < (count - 1) * outSize + cout * map
             || dzS.Length < LaidLength(cout, oh, ow) || db.Length < cout)
             throw new ArgumentException("SixMapConvolution: rows shorter than 8, or a buffer too short.");
-        if (count < Lanes) dzS[..LaidLength(cout, oh, ow)].Clear();
-        for (int r = 0; r < oh; r++)
-        {
-            dzS.Slice(r * pw * position, Border * position).Clear();
-            dzS.Slice((r * pw + Border + ow) * position, Border * position).Clear();
-        }
+        ClearLaid(count, cout, oh, ow, dzS);
         int last = ow - 8, whole = ow & ~7;
         // The last block's lanes that an earlier block already counted.
         var fresh = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(whole - last)).AsSingle();
