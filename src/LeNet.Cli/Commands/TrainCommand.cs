@@ -5,7 +5,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using LeNet.Data;
-using LeNet.Kernels;
+using LeNet.Layers;
 using LeNet.Models;
 using LeNet.Training;
 using Spectre.Console;
@@ -113,7 +113,7 @@ public static class TrainCommand
         var o = trainer.Options;
         string ckpt = trainer.CheckpointPath!;
         Console.WriteLine($"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
-            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Simd.Width} kernels" + (o.Augment ? ", distortions on" : "") +
+            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? ", distortions on" : "") +
             (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
             (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : ""));
 

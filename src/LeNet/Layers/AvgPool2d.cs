@@ -7,7 +7,7 @@ public sealed class AvgPool2d : Layer
     readonly int _size;
 
     public AvgPool2d(string name, Shape input, int size = 2)
-        : base(name, input, Pooling.OutputOf(input, size, ceil: false), Kernels.Activation.None) => _size = size;
+        : base(name, input, Pooling.OutputOf(input, size, ceil: false), Activation.None) => _size = size;
 
     public override string Kind => "AvgPool2d";
     public int Size => _size;

@@ -1,8 +1,6 @@
 // The layer contract: a stateless description (shapes, parameter slice) with Forward and Backward
 // over flat batch-major buffers. Per-call state lives in scratch memory owned by the caller's
 // workspace, so one layer object serves every worker thread at once.
-using LeNet.Kernels;
-using LeNet.Training;
 
 namespace LeNet.Layers;
 
@@ -58,7 +56,7 @@ public abstract class Layer
     {
         if (Activation == Activation.None) return dy[..(n * OutputShape.Size)];
         var dz = scratch[..(n * OutputShape.Size)];
-        Activations.Backward(Activation, y[..dz.Length], dy[..dz.Length], dz);
+        Activation.Backward(y[..dz.Length], dy[..dz.Length], dz);
         return dz;
     }
 
@@ -66,10 +64,8 @@ public abstract class Layer
     public virtual string Details => ActivationName;
 
     /// <summary>Short name of the activation for tables ("" for none; "stanh" is the paper's scaled tanh).</summary>
-    protected string ActivationName => Activation switch
-    {
-        Activation.None => "",
-        Activation.ScaledTanh => "stanh",
-        _ => Activation.ToString().ToLowerInvariant(),
-    };
+    protected string ActivationName => Activation.ShortName();
+
+    /// <summary>Weights that are part of the layer but not trained (the paper's RBF centres).</summary>
+    public virtual int FixedParameterCount => 0;
 }

@@ -15,7 +15,7 @@ public sealed class MaxPool2d : Layer
     readonly int _size;
 
     public MaxPool2d(string name, Shape input, int size = 2, bool ceil = false)
-        : base(name, input, Pooling.OutputOf(input, size, ceil), Kernels.Activation.None)
+        : base(name, input, Pooling.OutputOf(input, size, ceil), Activation.None)
     {
         _size = size;
         Ceil = ceil;

@@ -2,22 +2,21 @@
 // y_i = Σ_j (x_j − w_ij)², whose centres w_i are fixed ±1 vectors: stylised 7x12 bitmaps of the digits.
 // The output is a penalty (distance); the guess is the unit with the smallest output.
 // input (N, 84) → output (N, 10); no trainable parameters, 840 fixed weights.
-using LeNet.Models;
 
 namespace LeNet.Layers;
 
-public sealed class RbfOutput : Layer, IHasFixedParameters
+public sealed class RbfOutput : Layer
 {
     public const int BitmapWidth = 7, BitmapHeight = 12, Units = BitmapWidth * BitmapHeight;
 
-    public RbfOutput(string name, Shape input) : base(name, input, new Shape(10, 1, 1), Kernels.Activation.None)
+    public RbfOutput(string name, Shape input) : base(name, input, new Shape(10, 1, 1), Activation.None)
     {
         if (input.Size != Units) throw new ArgumentException($"The RBF layer reads {Units} units (7x12), not {input.Size}.");
     }
 
     public override string Kind => "RbfOutput";
     public override string Details => "7x12 bitmaps";
-    public int FixedParameterCount => 10 * Units;
+    public override int FixedParameterCount => 10 * Units;
     public override long Connections => 10 * Units;
     public override int ScratchLength(int n) => 0;
 

@@ -3,7 +3,6 @@
 // input (N, C, H, W) → output (N, C, H/2, W/2); parameters: coefficients (C) then biases (C).
 using System.Runtime.CompilerServices;
 using LeNet.Kernels;
-using LeNet.Training;
 
 namespace LeNet.Layers;
 
@@ -38,7 +37,7 @@ public sealed class Subsampling : Layer
             var d = y.Slice(q * os, os);
             for (int i = 0; i < os; i++) d[i] = coef * s[i] + bias;
         }
-        Activations.Apply(Activation, y[..(n * OutputShape.Size)]);
+        Activation.Apply(y[..(n * OutputShape.Size)]);
     }
 
     public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,

@@ -2,7 +2,6 @@
 // An ArchitectureSpec names one and its options; it is all a model file needs to rebuild the network.
 using LeNet.Kernels;
 using LeNet.Layers;
-using LeNet.Training;
 
 namespace LeNet.Models;
 

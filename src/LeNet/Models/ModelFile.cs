@@ -9,7 +9,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LeNet.Kernels;
+using LeNet.Layers;
 
 namespace LeNet.Models;
 

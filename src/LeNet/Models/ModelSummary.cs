@@ -17,7 +17,7 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
         network.Spec.ToString(),
         network.InputShape,
         network.Layers.Select(l => new LayerSummary(l.Name, l.Kind, l.Details, l.OutputShape, l.ParameterCount,
-            l is IHasFixedParameters f ? f.FixedParameterCount : 0, l.Connections)).ToList());
+            l.FixedParameterCount, l.Connections)).ToList());
 
     /// <summary>{"layers":[{"name","outputShape","parameters","connections"}…], "parameters", "connections"}.</summary>
     public JsonObject ToJson()
@@ -43,10 +43,4 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
             ["connections"] = Connections,
         };
     }
-}
-
-/// <summary>A layer with weights that are not trained (the paper's RBF centres).</summary>
-public interface IHasFixedParameters
-{
-    int FixedParameterCount { get; }
 }

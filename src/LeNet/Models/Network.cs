@@ -2,11 +2,8 @@
 // a Workspace (activations, gradients, scratch, a parameter-gradient twin) so several threads can
 // use one Network at once, each with its own workspace.
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using LeNet.Kernels;
 using LeNet.Layers;
-using LeNet.Training;
 
 namespace LeNet.Models;
 
@@ -26,31 +23,7 @@ public sealed record InputEncoding(int Pad, float Background, float Ink)
         if (Pad > 0) destination[..(side * side)].Fill(Background);
         float scale = (Ink - Background) / 255f;
         for (int y = 0; y < 28; y++)
-            EncodeRow(image28.Slice(y * 28, 28), destination.Slice((y + Pad) * side + Pad, 28), scale, Background);
-    }
-
-    // background + scale·pixel for one row of 28, as a multiply then an add (not fused), so every
-    // width gives the same floats. Two overlapping 16-wide vectors, or four overlapping 8-wide ones.
-    static unsafe void EncodeRow(ReadOnlySpan<byte> source, Span<float> destination, float scale, float background)
-    {
-        fixed (byte* s = source)
-        fixed (float* d = destination)
-        {
-            if (Simd.Width == SimdWidth.V512 && Avx512F.IsSupported)
-            {
-                Vector512<float> k = Vector512.Create(scale), b = Vector512.Create(background);
-                (b + k * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s)))).Store(d);
-                (b + k * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(s + 12)))).Store(d + 12);
-            }
-            else if (Simd.Width != SimdWidth.Scalar && Avx2.IsSupported)
-            {
-                Vector256<float> k = Vector256.Create(scale), b = Vector256.Create(background);
-                for (int x = 0; x < 28; x = x == 16 ? 20 : x + 8)
-                    (b + k * Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(s + x))).Store(d + x);
-            }
-            else
-                for (int x = 0; x < 28; x++) d[x] = background + scale * s[x];
-        }
+            Pixels.ToFloats(image28.Slice(y * 28, 28), destination.Slice((y + Pad) * side + Pad, 28), scale, Background);
     }
 }
 
@@ -77,6 +50,9 @@ public sealed class Network
     public InputEncoding Encoding { get; }
     public IReadOnlyList<Layer> Layers { get; }
     public Loss Loss { get; }
+
+    /// <summary>The vector width the kernels run at on this machine: V512, V256, V128 or Scalar.</summary>
+    public static string KernelWidth => Simd.Width.ToString();
     /// <summary>All trainable parameters, layer after layer.</summary>
     public float[] Parameters { get; }
     public Shape InputShape => Layers[0].InputShape;

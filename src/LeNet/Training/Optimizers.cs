@@ -1,10 +1,6 @@
-// Optimizers over the single flat parameter array: one loop each. Their state (velocity, moments)
-// is exposed as named float arrays so a checkpoint can save and restore it exactly. The loops run
-// 8 or 16 parameters at a time with the same operations in the same order as the scalar form (no fused
-// multiply-adds), so every width gives bit-identical parameters.
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+// Optimizers over the single flat parameter array: one element-wise update each (Kernels/Updates.cs,
+// bit-identical at every vector width). Their state (velocity, moments) is exposed as named float
+// arrays so a checkpoint can save and restore it exactly.
 using LeNet.Kernels;
 
 namespace LeNet.Training;
@@ -60,33 +56,8 @@ public sealed class SgdMomentum(int parameters, float momentum = 0.9f) : Optimiz
     public override string Name => "sgd";
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["velocity"] = _v };
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
-    {
-        var vs = _v.AsSpan(offset, p.Length);
-        int i = 0;
-        if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
-        {
-            ref float P = ref MemoryMarshal.GetReference(p);
-            ref float G = ref MemoryMarshal.GetReference(g);
-            ref float V = ref MemoryMarshal.GetReference(vs);
-            var mu = Vector256.Create(momentum);
-            var rate = Vector256.Create(lr);
-            for (; i + 8 <= p.Length; i += 8)
-            {
-                nuint o = (nuint)i;
-                var v = mu * Vector256.LoadUnsafe(ref V, o) + Vector256.LoadUnsafe(ref G, o);
-                v.StoreUnsafe(ref V, o);
-                (Vector256.LoadUnsafe(ref P, o) - rate * v).StoreUnsafe(ref P, o);
-            }
-        }
-        for (; i < p.Length; i++)
-        {
-            float v = momentum * vs[i] + g[i];
-            vs[i] = v;
-            p[i] -= lr * v;
-        }
-    }
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset) =>
+        Updates.Apply(new MomentumUpdate(momentum, lr), p, g, _v.AsSpan(offset, p.Length), default);
 }
 
 /// <summary>Adam (Kingma &amp; Ba): bias-corrected moments, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.</summary>
@@ -96,57 +67,10 @@ public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999
     public override string Name => "adam";
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["m"] = _m, ["v"] = _v };
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
     {
         float c1 = 1f / (1f - MathF.Pow(beta1, Steps)), c2 = 1f / (1f - MathF.Pow(beta2, Steps));
-        Span<float> ms = _m.AsSpan(offset, p.Length), vs = _v.AsSpan(offset, p.Length);
-        int i = 0;
-        if (Simd.Width == SimdWidth.V512)
-        {
-            ref float P = ref MemoryMarshal.GetReference(p);
-            ref float G = ref MemoryMarshal.GetReference(g);
-            ref float M = ref MemoryMarshal.GetReference(ms);
-            ref float V = ref MemoryMarshal.GetReference(vs);
-            Vector512<float> b1 = Vector512.Create(beta1), b2 = Vector512.Create(beta2), d1 = Vector512.Create(1 - beta1), d2 = Vector512.Create(1 - beta2),
-                k1 = Vector512.Create(c1), k2 = Vector512.Create(c2), rate = Vector512.Create(lr), eps = Vector512.Create(epsilon);
-            for (; i + 16 <= p.Length; i += 16)
-            {
-                nuint o = (nuint)i;
-                var gi = Vector512.LoadUnsafe(ref G, o);
-                var m = b1 * Vector512.LoadUnsafe(ref M, o) + d1 * gi;
-                var v = b2 * Vector512.LoadUnsafe(ref V, o) + d2 * gi * gi;
-                m.StoreUnsafe(ref M, o);
-                v.StoreUnsafe(ref V, o);
-                (Vector512.LoadUnsafe(ref P, o) - rate * (m * k1) / (Vector512.Sqrt(v * k2) + eps)).StoreUnsafe(ref P, o);
-            }
-        }
-        if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
-        {
-            ref float P = ref MemoryMarshal.GetReference(p);
-            ref float G = ref MemoryMarshal.GetReference(g);
-            ref float M = ref MemoryMarshal.GetReference(ms);
-            ref float V = ref MemoryMarshal.GetReference(vs);
-            Vector256<float> b1 = Vector256.Create(beta1), b2 = Vector256.Create(beta2), d1 = Vector256.Create(1 - beta1), d2 = Vector256.Create(1 - beta2),
-                k1 = Vector256.Create(c1), k2 = Vector256.Create(c2), rate = Vector256.Create(lr), eps = Vector256.Create(epsilon);
-            for (; i + 8 <= p.Length; i += 8)
-            {
-                nuint o = (nuint)i;
-                var gi = Vector256.LoadUnsafe(ref G, o);
-                var m = b1 * Vector256.LoadUnsafe(ref M, o) + d1 * gi;
-                var v = b2 * Vector256.LoadUnsafe(ref V, o) + d2 * gi * gi;
-                m.StoreUnsafe(ref M, o);
-                v.StoreUnsafe(ref V, o);
-                (Vector256.LoadUnsafe(ref P, o) - rate * (m * k1) / (Vector256.Sqrt(v * k2) + eps)).StoreUnsafe(ref P, o);
-            }
-        }
-        for (; i < p.Length; i++)
-        {
-            float gi = g[i];
-            float m = ms[i] = beta1 * ms[i] + (1 - beta1) * gi;
-            float v = vs[i] = beta2 * vs[i] + (1 - beta2) * gi * gi;
-            p[i] -= lr * (m * c1) / (MathF.Sqrt(v * c2) + epsilon);
-        }
+        Updates.Apply(new AdamUpdate(beta1, beta2, c1, c2, lr, epsilon), p, g, _m.AsSpan(offset, p.Length), _v.AsSpan(offset, p.Length));
     }
 }
 
@@ -157,30 +81,6 @@ public sealed class RmsProp(int parameters, float rho = 0.9f, float epsilon = 1e
     public override string Name => "rmsprop";
     public override IReadOnlyDictionary<string, float[]> State => new Dictionary<string, float[]> { ["s"] = _s };
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
-    {
-        var ss = _s.AsSpan(offset, p.Length);
-        int i = 0;
-        if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
-        {
-            ref float P = ref MemoryMarshal.GetReference(p);
-            ref float G = ref MemoryMarshal.GetReference(g);
-            ref float S = ref MemoryMarshal.GetReference(ss);
-            Vector256<float> r = Vector256.Create(rho), d = Vector256.Create(1 - rho), rate = Vector256.Create(lr), eps = Vector256.Create(epsilon);
-            for (; i + 8 <= p.Length; i += 8)
-            {
-                nuint o = (nuint)i;
-                var gi = Vector256.LoadUnsafe(ref G, o);
-                var s = r * Vector256.LoadUnsafe(ref S, o) + d * gi * gi;
-                s.StoreUnsafe(ref S, o);
-                (Vector256.LoadUnsafe(ref P, o) - rate * gi / (Vector256.Sqrt(s) + eps)).StoreUnsafe(ref P, o);
-            }
-        }
-        for (; i < p.Length; i++)
-        {
-            float s = ss[i] = rho * ss[i] + (1 - rho) * g[i] * g[i];
-            p[i] -= lr * g[i] / (MathF.Sqrt(s) + epsilon);
-        }
-    }
+    protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset) =>
+        Updates.Apply(new RmsPropUpdate(rho, lr, epsilon), p, g, _s.AsSpan(offset, p.Length), default);
 }

@@ -6,7 +6,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics.X86;
+using LeNet.Kernels;
 using System.Text.Json.Nodes;
 using LeNet.Data;
 using LeNet.Models;
@@ -261,16 +261,9 @@ public sealed class Trainer
 
     // The micro-batch's images are scattered over the training set (tens of megabytes, mostly out
     // of cache): asking for all their cache lines before reading the first lets the misses overlap.
-    unsafe void Prefetch(int first, int count)
+    void Prefetch(int first, int count)
     {
-        if (!Sse.IsSupported) return;
-        fixed (byte* images = _train.Images)
-            for (int s = 0; s < count; s++)
-            {
-                byte* image = images + (long)_order[first + s] * MnistDataset.Pixels;
-                for (int b = 0; b < MnistDataset.Pixels; b += 64) Sse.Prefetch0(image + b);
-                Sse.Prefetch0(image + MnistDataset.Pixels - 1);
-            }
+        for (int s = 0; s < count; s++) Pixels.Prefetch(_train.Image(_order[first + s]));
     }
 
     /// <summary>

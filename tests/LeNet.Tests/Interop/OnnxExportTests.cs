@@ -1,5 +1,6 @@
 // The ONNX export, run in ONNX Runtime: the same outputs as our engine on 1,000 test images, for
 // every architecture (and the lenet5 variants).
+using LeNet.Layers;
 using LeNet.Data;
 using LeNet.Interop;
 using LeNet.Kernels;

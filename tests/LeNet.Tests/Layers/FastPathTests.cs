@@ -55,7 +55,7 @@ public sealed class FastPathTests
             var y = Enumerable.Range(0, len).Select(i => i % 5 == 0 ? 0f : rng.NextSingle() * 2 - 1).ToArray();
             var dy = Enumerable.Range(0, len).Select(_ => rng.NextSingle()).ToArray();
             var dz = new float[len];
-            Activations.Backward(Activation.Relu, y, dy, dz);
+            Activation.Relu.Backward(y, dy, dz);
             for (int i = 0; i < len; i++) Assert.Equal(y[i] > 0 ? dy[i] : 0f, dz[i]);
         }
     }

@@ -1,3 +1,5 @@
+using LeNet.Training;
+using LeNet.Layers;
 using LeNet.Kernels;
 using LeNet.Models;
 using Xunit;

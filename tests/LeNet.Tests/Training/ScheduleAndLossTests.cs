@@ -1,3 +1,6 @@
+using LeNet.Kernels;
+using LeNet.Layers;
+using LeNet.Models;
 using LeNet.Training;
 using Xunit;
 

@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using LeNet.Data;
-using LeNet.Training;
+using LeNet.Models;
 using SkiaSharp;
 
 namespace LeNet.Web.Tests.Api;

@@ -33,16 +33,13 @@ using System.Runtime.Intrinsics.X86;
 
 namespace LeNet.Kernels;
 
-internal static class SixMapConvolution
+public static class SixMapLanes
 {
     public const int Maps = 6;
     /// <summary>Samples at a time: one per lane.</summary>
     public const int Lanes = 16;
     const int Tile = 3;
     const int Border = Tile - 1;
-
-    /// <summary>Whether the 512-bit kernel applies: six input maps.</summary>
-    public static bool Covers(int inputMaps) => inputMaps == Maps && Simd.Width == SimdWidth.V512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>Floats of dz laid sample-minor (<see cref="Lay"/>).</summary>
     public static int LaidLength(int cout, int oh, int ow) => oh * (ow + 2 * Border) * cout * Lanes;
@@ -99,7 +96,7 @@ internal static class SixMapConvolution
         int pw = ow + 2 * Border, position = cout * Lanes, map = oh * ow;
         if (ow < 8 || count < 1 || count > Lanes || y.Length < (count - 1) * outSize + cout * map || dy.Length < (count - 1) * outSize + cout * map
             || dzS.Length < LaidLength(cout, oh, ow) || db.Length < cout)
-            throw new ArgumentException("SixMapConvolution: rows shorter than 8, or a buffer too short.");
+            throw new ArgumentException("SixMapLanes: rows shorter than 8, or a buffer too short.");
         ClearLaid(count, cout, oh, ow, dzS);
         int last = ow - 8, whole = ow & ~7;
         // The last block's lanes that an earlier block already counted.
@@ -143,7 +140,7 @@ internal static class SixMapConvolution
     {
         int h = oh + k - 1, w = ow + k - 1, pw = ow + 2 * Border;
         if (dzS.Length < LaidLength(cout, oh, ow) || dxS.Length < SumsLength(h, w) || wT.Length < k * k * Maps * cout)
-            throw new ArgumentException("SixMapConvolution: a buffer is too short.");
+            throw new ArgumentException("SixMapLanes: a buffer is too short.");
         ref float d = ref Unsafe.AsRef(in dzS[0]);
         ref float wt = ref Unsafe.AsRef(in wT[0]);
         ref float o = ref dxS[0];
@@ -214,7 +211,7 @@ internal static class SixMapConvolution
     {
         int w = ow + k - 1, h = oh + k - 1, positions = oh * ow;
         if (cout % 8 != 0 || positions < Tile || xS.Length < SumsLength(h, w) || weights.Length < cout * Maps * k * k || bias.Length < cout || yS.Length < OutputLength(cout, oh, ow))
-            throw new ArgumentException("SixMapConvolution: a buffer is too short, or the output maps are not a multiple of eight.");
+            throw new ArgumentException("SixMapLanes: a buffer is too short, or the output maps are not a multiple of eight.");
         ref float x = ref Unsafe.AsRef(in xS[0]);
         ref float wt = ref Unsafe.AsRef(in weights[0]);
         ref float b = ref Unsafe.AsRef(in bias[0]);
@@ -304,7 +301,7 @@ internal static class SixMapConvolution
     {
         int w = ow + k - 1, h = oh + k - 1, pw = ow + 2 * Border, kk2 = k * k;
         if (cout % 4 != 0 || dzS.Length < LaidLength(cout, oh, ow) || xS.Length < SumsLength(h, w) || sums.Length < LaneSumsLength(cout, k))
-            throw new ArgumentException("SixMapConvolution: a buffer is too short or the output maps are not a multiple of four.");
+            throw new ArgumentException("SixMapLanes: a buffer is too short or the output maps are not a multiple of four.");
         ref float d = ref Unsafe.AsRef(in dzS[0]);
         ref float x = ref Unsafe.AsRef(in xS[0]);
         for (int ky = 0; ky < k; ky++)
@@ -317,7 +314,7 @@ internal static class SixMapConvolution
     /// <summary>dW[i] += the sum of the 16 lanes of sums[i·16 ..], for i &lt; count: sixteen weights at a time by a butterfly of shuffles.</summary>
     public static void AddLaneSums(ReadOnlySpan<float> sums, Span<float> dW, int count)
     {
-        if (sums.Length < count * Lanes || dW.Length < count) throw new ArgumentException("SixMapConvolution: a buffer is too short.");
+        if (sums.Length < count * Lanes || dW.Length < count) throw new ArgumentException("SixMapLanes: a buffer is too short.");
         ref float s = ref Unsafe.AsRef(in sums[0]);
         ref float d = ref dW[0];
         int i = 0;

@@ -9,7 +9,7 @@ using System.Runtime.Intrinsics;
 
 namespace LeNet.Kernels;
 
-public static class SingleMapConvolution
+public static class SingleMapRows
 {
     /// <summary>Maps computed together.</summary>
     public const int Maps = 6;

@@ -1,6 +1,6 @@
 // A small deterministic random number generator (SplitMix64), so shuffles, initial weights and
 // distortions are identical on every runtime and can be saved in a checkpoint as one number.
-namespace LeNet.Training;
+namespace LeNet;
 
 public sealed class Rng
 {

@@ -1,8 +1,7 @@
 // Weight initialisation: He uniform for ReLU, Glorot uniform for tanh/sigmoid (the Keras default),
 // and the 1998 paper's uniform ±2.4/F_in for the scaled tanh (Appendix A). Biases start at zero.
-using LeNet.Kernels;
 
-namespace LeNet.Training;
+namespace LeNet.Layers;
 
 public static class Initializers
 {

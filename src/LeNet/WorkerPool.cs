@@ -11,7 +11,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
-namespace LeNet.Training;
+namespace LeNet;
 
 public sealed class WorkerPool : IDisposable
 {

@@ -3,7 +3,7 @@
 // class probabilities for reporting.
 using System.Numerics.Tensors;
 
-namespace LeNet.Training;
+namespace LeNet.Models;
 
 public abstract class Loss
 {
