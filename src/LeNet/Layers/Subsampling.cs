@@ -11,7 +11,7 @@ public sealed class Subsampling : Layer
     readonly int _size;
 
     public Subsampling(string name, Shape input, Activation activation, int size = 2)
-        : base(name, input, Pooling.OutputOf(input, size, ceil: false), activation) => _size = size;
+        : base(name, input, MaxPool2d.PooledShape(input, size, ceil: false), activation) => _size = size;
 
     public override string Kind => "Subsampling";
     public override int ParameterCount => 2 * InputShape.C;
@@ -29,7 +29,7 @@ public sealed class Subsampling : Layer
     {
         int c = InputShape.C, os = OutputShape.H * OutputShape.W;
         var sums = scratch[..(n * OutputShape.Size)];
-        SumPool(x, sums, n * c, InputShape.H, InputShape.W, _size, 1f);
+        Pooling.SumPool(x, sums, n * c, InputShape.H, InputShape.W, _size, 1f);
         for (int q = 0; q < n * c; q++)
         {
             float coef = p[q % c], bias = p[c + q % c];
@@ -57,53 +57,13 @@ public sealed class Subsampling : Layer
         }
         if (dx.IsEmpty) return;
         // dx = coef · spread(dz); spread first into dx, then scale each map by its coefficient.
-        SpreadPool(dz, dx, n * c, InputShape.H, InputShape.W, _size, 1f);
+        Pooling.SpreadPool(dz, dx, n * c, InputShape.H, InputShape.W, _size, 1f);
         int ins = InputShape.H * InputShape.W;
         for (int q = 0; q < n * c; q++)
         {
             float coef = p[q % c];
             var d = dx.Slice(q * ins, ins);
             for (int i = 0; i < ins; i++) d[i] *= coef;
-        }
-    }
-
-    /// <summary>y = scale · (sum of each size×size block) for each of the given planes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void SumPool(ReadOnlySpan<float> x, Span<float> y, int planes, int h, int w, int size, float scale)
-    {
-        int oh = h / size, ow = w / size;
-        for (int q = 0; q < planes; q++)
-        {
-            var src = x.Slice(q * h * w, h * w);
-            var dst = y.Slice(q * oh * ow, oh * ow);
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++)
-                {
-                    float s = 0;
-                    for (int ky = 0; ky < size; ky++)
-                        for (int kx = 0; kx < size; kx++) s += src[(oy * size + ky) * w + ox * size + kx];
-                    dst[oy * ow + ox] = s * scale;
-                }
-        }
-    }
-
-    /// <summary>The adjoint of <see cref="SumPool"/>: dx = scale · dy copied to every cell of its block (cells outside blocks get 0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void SpreadPool(ReadOnlySpan<float> dy, Span<float> dx, int planes, int h, int w, int size, float scale)
-    {
-        int oh = h / size, ow = w / size;
-        dx[..(planes * h * w)].Clear();
-        for (int q = 0; q < planes; q++)
-        {
-            var src = dy.Slice(q * oh * ow, oh * ow);
-            var dst = dx.Slice(q * h * w, h * w);
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++)
-                {
-                    float g = src[oy * ow + ox] * scale;
-                    for (int ky = 0; ky < size; ky++)
-                        for (int kx = 0; kx < size; kx++) dst[(oy * size + ky) * w + ox * size + kx] = g;
-                }
         }
     }
 }

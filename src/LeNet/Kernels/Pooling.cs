@@ -1,0 +1,288 @@
+// Pooling kernels over planes of h×w: 2x2 maximum (forward, and its gradient to the first maximum of
+// each window in row order) with vector forms chosen by row length and width, and the sum over
+// size×size blocks (average pooling, the paper's subsampling) with its adjoint.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LeNet.Kernels;
+
+public static class Pooling
+{
+    // 2x2 windows over even-sized planes, the common case, without per-element bounds checks.
+    // Same results as the general loops: the maximum, and its gradient to the first maximal input
+    // in row order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Max2x2(ReadOnlySpan<float> x, int planes, int h, int w, Span<float> y)
+    {
+        int ow = w / 2, rows = planes * (h / 2);
+        if (y.Length < rows * ow) throw new ArgumentException("Output too small.");
+        ref float X = ref MemoryMarshal.GetReference(x);
+        ref float Y = ref MemoryMarshal.GetReference(y);
+        int r = 0;
+        if (TwoVectorRows(w)) r = Max2x2TwoVectors(ref X, ref Y, rows, w);
+        else if (OneVectorRows(w)) r = Max2x2OneVector(ref X, ref Y, rows, w);
+        else if (ow >= 4 && Simd.Allows(SimdWidth.V256)) { Max2x2Vector(ref X, ref Y, rows, w); return; }
+        for (; r < rows; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float bottom = ref Unsafe.Add(ref top, w);
+            ref float dst = ref Unsafe.Add(ref Y, r * ow);
+            for (int ox = 0; ox < ow; ox++)
+            {
+                // MaxNative is one branch-free instruction; the data-dependent branches of a ternary mispredict half the time.
+                float m = float.MaxNative(Unsafe.Add(ref top, 2 * ox), Unsafe.Add(ref top, 2 * ox + 1));
+                float m2 = float.MaxNative(Unsafe.Add(ref bottom, 2 * ox), Unsafe.Add(ref bottom, 2 * ox + 1));
+                Unsafe.Add(ref dst, ox) = float.MaxNative(m, m2);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Max2x2Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int planes, int h, int w, Span<float> dx)
+    {
+        int ow = w / 2, rows = planes * (h / 2);
+        if (y.Length < rows * ow || dy.Length < rows * ow || dx.Length < x.Length) throw new ArgumentException("Buffers too small.");
+        ref float X = ref MemoryMarshal.GetReference(x);
+        ref float Y = ref MemoryMarshal.GetReference(y);
+        ref float DY = ref MemoryMarshal.GetReference(dy);
+        ref float DX = ref MemoryMarshal.GetReference(dx);
+        int r = 0;
+        if (TwoVectorRows(w)) r = Max2x2TwoVectorsBackward(ref X, ref Y, ref DY, ref DX, rows, w);
+        else if (OneVectorRows(w)) r = Max2x2OneVectorBackward(ref X, ref Y, ref DY, ref DX, rows, w);
+        else if (ow >= 4 && Simd.Allows(SimdWidth.V256)) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
+        for (; r < rows; r++)
+        {
+            int t = 2 * r * w;
+            for (int ox = 0; ox < ow; ox++)
+            {
+                int o = r * ow + ox, i0 = t + 2 * ox;
+                float m = Unsafe.Add(ref Y, o);
+                // The window as [a, b, c, d]; the first element equal to the maximum gets the gradient
+                // (found from a bit mask, without branches).
+                var window = Vector128.Create(Unsafe.Add(ref X, i0), Unsafe.Add(ref X, i0 + 1), Unsafe.Add(ref X, i0 + w), Unsafe.Add(ref X, i0 + w + 1));
+                uint mask = Vector128.ExtractMostSignificantBits(Vector128.Equals(window, Vector128.Create(m)));
+                int first = Math.Min(3, BitOperations.TrailingZeroCount(mask | 16));
+                Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref DX, i0)), 0L);
+                Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref DX, i0 + w)), 0L);
+                Unsafe.Add(ref DX, i0 + (first >> 1) * w + (first & 1)) = mask == 0 ? 0 : Unsafe.Add(ref DY, o);
+            }
+        }
+    }
+
+    // Rows of 17 to 32 inputs (LeNet's first pooling: 28) with 512-bit vectors: an input row as two
+    // vectors, the second ending at the row's end (overlapping the first), and all of an output row's
+    // windows (9 to 16) picked from both with one two-source permute each for the even and the odd
+    // columns. An output row is stored as a whole vector, so its last lanes run into the next row's
+    // start, which that row then overwrites; the last row goes to the scalar loop instead. Returns the
+    // rows done.
+    static bool TwoVectorRows(int w) => w > 16 && w <= 32 && Simd.Allows(SimdWidth.V512) && Avx512F.IsSupported;
+
+    static Vector512<int> EvenColumns(int w)
+    {
+        // Output j reads columns 2j and 2j + 1: lanes of the first vector below 16, else of the second (index + 16).
+        Span<int> index = stackalloc int[16];
+        for (int j = 0; j < 16; j++) index[j] = 2 * j < 16 ? 2 * j : Math.Min(2 * j - (w - 16), 14) + 16;
+        return Vector512.Create<int>(index);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2TwoVectors(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2;
+        nuint second = (nuint)(w - 16);
+        var even = EvenColumns(w);
+        var odd = even + Vector512<int>.One;
+        for (int r = 0; r < rows - 1; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float bottom = ref Unsafe.Add(ref top, w);
+            var v0 = Vector512.Max(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref bottom));
+            var v1 = Vector512.Max(Vector512.LoadUnsafe(ref top, second), Vector512.LoadUnsafe(ref bottom, second));
+            Vector512.Max(Avx512F.PermuteVar16x32x2(v0, even, v1), Avx512F.PermuteVar16x32x2(v0, odd, v1)).StoreUnsafe(ref Y, (nuint)(r * ow));
+        }
+        return Math.Max(0, rows - 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2TwoVectorsBackward(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2;
+        nuint second = (nuint)(w - 16);
+        // Input column c of the first vector belongs to output c/2, of the second to (w − 16 + c)/2.
+        var first = Vector512.ShiftRightLogical(Vector512<int>.Indices, 1);
+        var last = Vector512.ShiftRightLogical(Vector512<int>.Indices + Vector512.Create(w - 16), 1);
+        var swap = Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        var oddLanes = Vector512.Create(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+        for (int r = 0; r < rows - 1; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float dTop = ref Unsafe.Add(ref DX, 2 * r * w);
+            var m = Vector512.LoadUnsafe(ref Y, (nuint)(r * ow));
+            var g = Vector512.LoadUnsafe(ref DY, (nuint)(r * ow));
+            Backward(ref top, ref dTop, w, 0, Avx512F.PermuteVar16x32(m, first), Avx512F.PermuteVar16x32(g, first), swap, oddLanes);
+            Backward(ref top, ref dTop, w, second, Avx512F.PermuteVar16x32(m, last), Avx512F.PermuteVar16x32(g, last), swap, oddLanes);
+        }
+        return Math.Max(0, rows - 1);
+
+        // Sixteen columns of the window rows from column c: each window's gradient to its first maximum (a, b, c, d order).
+        static void Backward(ref float top, ref float dTop, int w, nuint c, Vector512<float> m, Vector512<float> g, Vector512<int> swap, Vector512<float> oddLanes)
+        {
+            var t = Vector512.Equals(Vector512.LoadUnsafe(ref top, c), m);
+            var b = Vector512.Equals(Vector512.LoadUnsafe(ref top, c + (nuint)w), m);
+            var tSwapped = Vector512.Shuffle(t, swap);
+            var takeTop = Vector512.AndNot(t, tSwapped & oddLanes);
+            var takeBottom = Vector512.AndNot(Vector512.AndNot(b, t | tSwapped), Vector512.Shuffle(b, swap) & oddLanes);
+            (takeTop & g).StoreUnsafe(ref dTop, c);
+            (takeBottom & g).StoreUnsafe(ref dTop, c + (nuint)w);
+        }
+    }
+
+    // Rows of 8 to 16 inputs (LeNet-5's second pooling: 10) with 512-bit vectors: a window row pair as
+    // one vector each, its windows picked with one permute each for the even and the odd columns,
+    // the output row stored as a whole vector whose last lanes run into the next rows (written after
+    // it). Rows whose vector would reach past the input or output go to the scalar loop. Returns the
+    // rows done.
+    static bool OneVectorRows(int w) => w >= 8 && w <= 16 && Simd.Allows(SimdWidth.V512) && Avx512F.IsSupported;
+
+    // Output rows whose loads (the window's two input rows, 16 floats from each start) and store (16
+    // floats) stay within the planes.
+    static int OneVectorRowCount(int rows, int w) => Math.Max(0, rows - (16 + w / 2 - 1) / (w / 2));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2OneVector(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2, done = OneVectorRowCount(rows, w);
+        var even = Vector512.Min(Vector512<int>.Indices * 2, Vector512.Create(14));
+        var odd = even + Vector512<int>.One;
+        for (int r = 0; r < done; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            var v = Vector512.Max(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref top, (nuint)w));
+            Vector512.Max(Avx512F.PermuteVar16x32(v, even), Avx512F.PermuteVar16x32(v, odd)).StoreUnsafe(ref Y, (nuint)(r * ow));
+        }
+        return done;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Max2x2OneVectorBackward(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2, done = OneVectorRowCount(rows, w);
+        var pairs = Vector512.ShiftRightLogical(Vector512<int>.Indices, 1);
+        var swap = Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        var oddLanes = Vector512.Create(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+        for (int r = 0; r < done; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float dTop = ref Unsafe.Add(ref DX, 2 * r * w);
+            var m = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref Y, (nuint)(r * ow)), pairs);
+            var g = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref DY, (nuint)(r * ow)), pairs);
+            var t = Vector512.Equals(Vector512.LoadUnsafe(ref top), m);
+            var b = Vector512.Equals(Vector512.LoadUnsafe(ref top, (nuint)w), m);
+            var tSwapped = Vector512.Shuffle(t, swap);
+            var takeTop = Vector512.AndNot(t, tSwapped & oddLanes);
+            var takeBottom = Vector512.AndNot(Vector512.AndNot(b, t | tSwapped), Vector512.Shuffle(b, swap) & oddLanes);
+            // The top row's last lanes run into the bottom row, stored right after.
+            (takeTop & g).StoreUnsafe(ref dTop);
+            (takeBottom & g).StoreUnsafe(ref dTop, (nuint)w);
+        }
+        return done;
+    }
+
+    // Vector forms: 4 windows (8 input columns) at a time; a row's last group overlaps the one before
+    // (ow >= 4), which recomputes and rewrites the same values.
+    static readonly Vector256<int> Evens = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+    static readonly Vector256<int> Odds = Vector256.Create(1, 3, 5, 7, 1, 3, 5, 7);
+    static readonly Vector256<int> Pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+    static readonly Vector256<int> Swap = Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6);
+    static readonly Vector256<float> OddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2Vector(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float bottom = ref Unsafe.Add(ref top, w);
+            ref float dst = ref Unsafe.Add(ref Y, r * ow);
+            for (int o = 0; ; o += 4)
+            {
+                if (o > ow - 4) o = ow - 4;
+                var v = Vector256.Max(Vector256.LoadUnsafe(ref top, (nuint)(2 * o)), Vector256.LoadUnsafe(ref bottom, (nuint)(2 * o)));
+                var m = Vector256.Max(Vector256.Shuffle(v, Evens), Vector256.Shuffle(v, Odds));
+                m.GetLower().StoreUnsafe(ref dst, (nuint)o);
+                if (o == ow - 4) break;
+            }
+        }
+    }
+
+    // The window [a b / c d] takes its gradient at the first maximum in the order a, b, c, d: a lane
+    // takes it where it equals the maximum and no earlier lane of its window does.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2BackwardVector(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            int t = 2 * r * w;
+            for (int o = 0; ; o += 4)
+            {
+                if (o > ow - 4) o = ow - 4;
+                int i0 = t + 2 * o, q = r * ow + o;
+                var m = Vector256.Shuffle(Vector128.LoadUnsafe(ref Y, (nuint)q).ToVector256Unsafe(), Pairs);
+                var g = Vector256.Shuffle(Vector128.LoadUnsafe(ref DY, (nuint)q).ToVector256Unsafe(), Pairs);
+                var top = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)i0), m);
+                var bottom = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)(i0 + w)), m);
+                var topSwapped = Vector256.Shuffle(top, Swap);
+                var takeTop = Vector256.AndNot(top, topSwapped & OddLanes);
+                var takeBottom = Vector256.AndNot(Vector256.AndNot(bottom, top | topSwapped), Vector256.Shuffle(bottom, Swap) & OddLanes);
+                (takeTop & g).StoreUnsafe(ref DX, (nuint)i0);
+                (takeBottom & g).StoreUnsafe(ref DX, (nuint)(i0 + w));
+                if (o == ow - 4) break;
+            }
+        }
+    }
+
+    /// <summary>y = scale · (sum of each size×size block) for each of the given planes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SumPool(ReadOnlySpan<float> x, Span<float> y, int planes, int h, int w, int size, float scale)
+    {
+        int oh = h / size, ow = w / size;
+        for (int q = 0; q < planes; q++)
+        {
+            var src = x.Slice(q * h * w, h * w);
+            var dst = y.Slice(q * oh * ow, oh * ow);
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    float s = 0;
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) s += src[(oy * size + ky) * w + ox * size + kx];
+                    dst[oy * ow + ox] = s * scale;
+                }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="SumPool"/>: dx = scale · dy copied to every cell of its block (cells outside blocks get 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SpreadPool(ReadOnlySpan<float> dy, Span<float> dx, int planes, int h, int w, int size, float scale)
+    {
+        int oh = h / size, ow = w / size;
+        dx[..(planes * h * w)].Clear();
+        for (int q = 0; q < planes; q++)
+        {
+            var src = dy.Slice(q * oh * ow, oh * ow);
+            var dst = dx.Slice(q * h * w, h * w);
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    float g = src[oy * ow + ox] * scale;
+                    for (int ky = 0; ky < size; ky++)
+                        for (int kx = 0; kx < size; kx++) dst[(oy * size + ky) * w + ox * size + kx] = g;
+                }
+        }
+    }
+}
