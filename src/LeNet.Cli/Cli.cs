@@ -25,7 +25,7 @@ public static class Cli
         }
         catch (LeNetException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Message(e)}");
             return Failed;
         }
         catch (OutOfMemoryException)
@@ -34,6 +34,21 @@ public static class Cli
             return Failed;
         }
     }
+
+    /// <summary>The command-line option for each training option the library validates.</summary>
+    static readonly Dictionary<string, string> OptionFlags = new()
+    {
+        ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["LearningRate"] = "--lr", ["Threads"] = "--threads",
+        ["Limit"] = "--limit", ["LabelSmoothing"] = "--label-smoothing", ["Optimizer"] = "--optimizer", ["Fast"] = "--fast",
+    };
+
+    /// <summary>A library error in the tool's own words: its option names instead of the library's.</summary>
+    public static string Message(LeNetException e) => e switch
+    {
+        InvalidOptionException o when OptionFlags.TryGetValue(o.Option, out var flag) => $"{flag} {o.Requirement}.",
+        TrainingDivergedException => e.Message.Replace("try a learning rate of ", "try --lr "),
+        _ => e.Message,
+    };
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 

@@ -2,6 +2,8 @@
 // matrix, per-class accuracy (of one model, or two side by side with their difference).
 using ScottPlot;
 
+using LeNet.Training;
+
 namespace LeNet.Reports;
 
 public static class Charts

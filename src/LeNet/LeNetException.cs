@@ -21,4 +21,19 @@ public sealed class NoDigitException(string message) : InvalidImageException(mes
 public sealed class ImageTooLargeException(string message) : InvalidImageException(message);
 
 /// <summary>Training produced a loss that is not a finite number.</summary>
-public sealed class TrainingDivergedException(string message) : LeNetException(message);
+public sealed class TrainingDivergedException(string message, float suggestedLearningRate = float.NaN) : LeNetException(message)
+{
+    /// <summary>A learning rate to try instead (a tenth of the one that diverged).</summary>
+    public float SuggestedLearningRate { get; } = suggestedLearningRate;
+}
+
+/// <summary>
+/// A training option out of range. <see cref="Option"/> is the <c>TrainingOptions</c> property and
+/// <see cref="Requirement"/> what it must be, so a front end can name the option its own way.
+/// </summary>
+public sealed class InvalidOptionException(string option, string requirement)
+    : LeNetException($"{option} {requirement}.")
+{
+    public string Option { get; } = option;
+    public string Requirement { get; } = requirement;
+}

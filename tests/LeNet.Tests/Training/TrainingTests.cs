@@ -81,18 +81,25 @@ public class TrainingTests
         var diverging = new Trainer(Quick(epochs: 2, limit: 320) with { Optimizer = "sgd", LearningRate = 1e4f, Schedule = ScheduleKind.None }, Train, Test) { ModelPath = model };
         var e = Assert.Throws<TrainingDivergedException>(() => diverging.Run());
         Assert.Contains("diverged", e.Message);
-        Assert.Contains("--lr", e.Message);
+        Assert.Contains("try a learning rate of", e.Message);
+        Assert.True(e.SuggestedLearningRate > 0);
+        Assert.Contains("try --lr", LeNet.Cli.Cli.Message(e));
         Assert.Equal(good, File.ReadAllBytes(model));
     }
 
     [Fact]
     public void Invalid_options_are_rejected_with_the_option_name()
     {
-        Assert.Contains("--batch", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { BatchSize = 0 }, Train, Test)).Message);
-        Assert.Contains("--lr", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { LearningRate = -1 }, Train, Test)).Message);
-        Assert.Contains("optimizer", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { Optimizer = "lion" }, Train, Test)).Message);
-        Assert.Contains("--label-smoothing", Assert.Throws<LeNetException>(() => new Trainer(Quick() with { LabelSmoothing = 1.5f }, Train, Test)).Message);
-        Assert.Contains("RBF", Assert.Throws<LeNetException>(() => new Trainer(TrainingOptions.For(Architectures.LeNet5Classic) with { LabelSmoothing = 0.1f }, Train, Test)).Message);
+        // The library names its own option (the property); the tool maps it to its flag.
+        var e = Assert.Throws<InvalidOptionException>(() => new Trainer(Quick() with { BatchSize = 0 }, Train, Test));
+        Assert.Equal(nameof(TrainingOptions.BatchSize), e.Option);
+        Assert.StartsWith("BatchSize must be between 1 and 65536", e.Message);
+        Assert.StartsWith("--batch must be between 1 and 65536", LeNet.Cli.Cli.Message(e));
+        Assert.Contains("--lr", LeNet.Cli.Cli.Message(Assert.Throws<InvalidOptionException>(() => new Trainer(Quick() with { LearningRate = -1 }, Train, Test))));
+        Assert.Contains("lion", Assert.Throws<InvalidOptionException>(() => new Trainer(Quick() with { Optimizer = "lion" }, Train, Test)).Message);
+        Assert.Contains("--label-smoothing", LeNet.Cli.Cli.Message(Assert.Throws<InvalidOptionException>(() => new Trainer(Quick() with { LabelSmoothing = 1.5f }, Train, Test))));
+        Assert.Contains("RBF", Assert.Throws<InvalidOptionException>(() => new Trainer(TrainingOptions.For(Architectures.LeNet5Classic) with { LabelSmoothing = 0.1f }, Train, Test)).Message);
+        Assert.DoesNotContain("--", Assert.Throws<InvalidOptionException>(() => new Trainer(Quick() with { Threads = 0 }, Train, Test)).Message);
     }
 
     [Fact]

@@ -1,8 +1,9 @@
-// Reads the CSV metrics log that `lenet train --log` writes: a row every 100 steps (train loss and
-// accuracy so far in the epoch) and a row per epoch (with test loss and accuracy).
+// The CSV metrics log of a training run, written by the trainer and read by the reports: a row every
+// 100 steps (train loss and accuracy so far in the epoch) and a row per epoch (with test loss and
+// accuracy). One format, one header, defined here.
 using System.Globalization;
 
-namespace LeNet.Reports;
+namespace LeNet.Training;
 
 public sealed record MetricsRow(int Epoch, long Step, double TrainLoss, double TrainAccuracy, double? TestLoss, double? TestAccuracy, double LearningRate, double Seconds)
 {
@@ -24,13 +25,27 @@ public sealed class MetricsLog
     /// <summary>A row's position in epochs (fractional for the rows inside an epoch).</summary>
     public double EpochOf(MetricsRow r) => StepsPerEpoch > 0 ? r.Step / StepsPerEpoch : r.Epoch;
 
+    /// <summary>Starts a log at path with its header, unless a log is already there (a resumed run appends).</summary>
+    public static void Begin(string path)
+    {
+        if (!File.Exists(path)) File.WriteAllText(path, Header + "\n");
+    }
+
+    /// <summary>Appends one row to the log at path.</summary>
+    public static void Append(string path, MetricsRow r)
+    {
+        static string F(double? v) => v is { } x ? x.ToString("G6", CultureInfo.InvariantCulture) : "";
+        File.AppendAllText(path, string.Join(",", r.Epoch.ToString(CultureInfo.InvariantCulture), r.Step.ToString(CultureInfo.InvariantCulture),
+            F(r.TrainLoss), F(r.TrainAccuracy), F(r.TestLoss), F(r.TestAccuracy), F(r.LearningRate), r.Seconds.ToString("F2", CultureInfo.InvariantCulture)) + "\n");
+    }
+
     public static MetricsLog Read(string path)
     {
         if (!File.Exists(path)) throw new LeNetException($"{path}: metrics log not found.");
         var lines = File.ReadAllLines(path);
         string name = Path.GetFileName(path);
         if (lines.Length == 0 || lines[0].Trim() != Header)
-            throw new InvalidDataFileException($"{name} is not a metrics log of `lenet train --log` (its first line should be '{Header}').");
+            throw new InvalidDataFileException($"{name} is not a training metrics log (its first line should be '{Header}').");
         var rows = new List<MetricsRow>();
         for (int i = 1; i < lines.Length; i++)
         {
