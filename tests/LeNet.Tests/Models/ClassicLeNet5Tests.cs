@@ -97,7 +97,7 @@ public class ClassicLeNet5Tests
         var rng = new Rng(3);
         var y = Enumerable.Range(0, 20).Select(_ => rng.Uniform(0, 4)).ToArray();
         byte[] labels = [2, 8];
-        LeNet.Tests.Training.LossGradientCheck.Run(loss, y, labels);
+        LeNet.Tests.Models.LossGradientCheck.Run(loss, y, labels);
     }
 
     [Fact]

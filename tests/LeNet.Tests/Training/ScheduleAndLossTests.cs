@@ -31,7 +31,7 @@ public class ScheduleAndLossTests
         var rng = new Rng(5);
         var z = Enumerable.Range(0, 20).Select(_ => rng.Uniform(-3, 3)).ToArray();
         byte[] labels = [3, 7];
-        LeNet.Tests.Training.LossGradientCheck.Run(loss, z, labels);
+        LeNet.Tests.Models.LossGradientCheck.Run(loss, z, labels);
         Assert.Equal(loss.Compute(z, labels, 2, new float[20], 1f, out _), loss.SampleLoss(z.AsSpan(0, 10), 3) + loss.SampleLoss(z.AsSpan(10, 10), 7), 4);
     }
 
@@ -42,7 +42,7 @@ public class ScheduleAndLossTests
         var rng = new Rng(6);
         var z = Enumerable.Range(0, 20).Select(_ => rng.Uniform(-3, 3)).ToArray();
         byte[] labels = [2, 9];
-        LeNet.Tests.Training.LossGradientCheck.Run(loss, z, labels);
+        LeNet.Tests.Models.LossGradientCheck.Run(loss, z, labels);
         Assert.Equal(loss.Compute(z, labels, 2, new float[20], 1f, out _), loss.SampleLoss(z.AsSpan(0, 10), 2) + loss.SampleLoss(z.AsSpan(10, 10), 9), 4);
         // At softmax = (0.91 on the label, 0.01 elsewhere) the gradient vanishes: that is the target.
         var target = Enumerable.Range(0, 10).Select(i => (float)Math.Log(i == 4 ? 0.91 : 0.01)).ToArray();

@@ -4,7 +4,7 @@ using LeNet.Models;
 using LeNet.Training;
 using Xunit;
 
-namespace LeNet.Tests.Training;
+namespace LeNet.Tests.Models;
 
 /// <summary>Compares a loss's gradient with central differences of its value, for every output.</summary>
 internal static class LossGradientCheck
