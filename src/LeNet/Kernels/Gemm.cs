@@ -39,9 +39,9 @@ public static class Gemm
         if (k == 0) return;
         switch (Simd.Width)
         {
-            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NN512(m, n, k, a, lda, b, rows, c, ldc); break;
-            case SimdWidth.V256 when Vector256.IsHardwareAccelerated:
-            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NN256(m, n, k, a, lda, b, rows, c, ldc, 0); break;
+            case SimdWidth.V512: NN512(m, n, k, a, lda, b, rows, c, ldc); break;
+            case SimdWidth.V256: NNVector<Lanes256>(m, n, k, a, lda, b, rows, c, ldc, 0); break;
+            case SimdWidth.V128: NNVector<Lanes128>(m, n, k, a, lda, b, rows, c, ldc, 0); break;
             default: NNScalar(m, n, k, a, lda, b, rows, c, ldc, 0); break;
         }
     }
@@ -86,9 +86,9 @@ public static class Gemm
         }
         switch (Simd.Width)
         {
-            case SimdWidth.V512 when Vector512.IsHardwareAccelerated: NT512(m, n, k, a, lda, b, rows, c, ldc); break;
-            case SimdWidth.V256 when Vector256.IsHardwareAccelerated:
-            case SimdWidth.V512 when Vector256.IsHardwareAccelerated: NT256(m, n, k, a, lda, b, rows, c, ldc); break;
+            case SimdWidth.V512: NT512(m, n, k, a, lda, b, rows, c, ldc); break;
+            case SimdWidth.V256: NTVector<Lanes256>(m, n, k, a, lda, b, rows, c, ldc); break;
+            case SimdWidth.V128: NTVector<Lanes128>(m, n, k, a, lda, b, rows, c, ldc); break;
             default: NTScalar(m, n, k, a, lda, b, rows, c, ldc); break;
         }
     }
@@ -124,15 +124,8 @@ public static class Gemm
                     Add512(ref C, i * ldc + j, s);
                 }
             }
-        if (Simd.Width != SimdWidth.Scalar && Vector256.IsHardwareAccelerated)
-            for (; j + 8 <= n; j += 8)
-                for (int i = 0; i < m; i++)
-                {
-                    Vector256<float> s = default;
-                    ref float ai = ref Unsafe.Add(ref A, rows[i]);
-                    for (int p = 0; p < k; p++) s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref ai, p)), Vector256.LoadUnsafe(ref B, (nuint)(p * ldb + j)), s);
-                    Add256(ref C, i * ldc + j, s);
-                }
+        if (Simd.Allows(SimdWidth.V256)) j = RowsNNColumns<Lanes256>(m, n, k, ref A, rows, ref B, ldb, ref C, ldc, j);
+        if (Simd.Allows(SimdWidth.V128)) j = RowsNNColumns<Lanes128>(m, n, k, ref A, rows, ref B, ldb, ref C, ldc, j);
         for (; j < n; j++)
             for (int i = 0; i < m; i++)
             {
@@ -140,6 +133,21 @@ public static class Gemm
                 for (int p = 0; p < k; p++) s += a[rows[i] + p] * b[p * ldb + j];
                 c[i * ldc + j] += s;
             }
+    }
+
+    // Columns from j on, a vector of them at a time, for every row of A; returns the first column not done.
+    static int RowsNNColumns<V>(int m, int n, int k, ref float A, ReadOnlySpan<int> rows, ref float B, int ldb, ref float C, int ldc, int j)
+        where V : struct, IVector<V>
+    {
+        for (; j + V.Count <= n; j += V.Count)
+            for (int i = 0; i < m; i++)
+            {
+                V s = V.Zero;
+                ref float ai = ref Unsafe.Add(ref A, rows[i]);
+                for (int p = 0; p < k; p++) s = V.MultiplyAdd(V.Create(Unsafe.Add(ref ai, p)), V.Load(ref B, (nuint)(p * ldb + j)), s);
+                AddVector(ref C, i * ldc + j, s);
+            }
+        return j;
     }
 
     /// <summary>
@@ -309,7 +317,7 @@ public static class Gemm
         fixed (float* s = src)
         fixed (float* d = dst)
         {
-            if (Avx2.IsSupported && Simd.Width != SimdWidth.Scalar && rows >= 8)
+            if (Avx2.IsSupported && Simd.Allows(SimdWidth.V256) && rows >= 8)
             {
                 var index = Vector256.Create(0, lds, 2 * lds, 3 * lds, 4 * lds, 5 * lds, 6 * lds, 7 * lds);
                 for (int i = 0; i < rows; i += 8)
@@ -440,7 +448,7 @@ public static class Gemm
             for (; j + 48 <= n; j += 48) Block6x48(k, ref A, lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, j), ldc);
             for (; j + 32 <= n; j += 32) Block6x32(k, ref A, lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, j), ldc);
             for (; j + 16 <= n; j += 16) Block6x16(k, ref A, lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, j), ldc);
-            if (n16 < n) NN256(m, n, k, a, lda, b, rows, c, ldc, n16);
+            if (n16 < n) NNVector<Lanes256>(m, n, k, a, lda, b, rows, c, ldc, n16);
             return;
         }
         for (int j = 0; j < n32; j += 32)
@@ -459,7 +467,7 @@ public static class Gemm
             for (; i + 4 <= m; i += 4) Block4x16(k, ref Unsafe.Add(ref A, i * lda), lda, ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j), ldc);
             for (; i < m; i++) Block1x16(k, ref Unsafe.Add(ref A, i * lda), ref Unsafe.Add(ref B, j), ref R, ref Unsafe.Add(ref C, i * ldc + j));
         }
-        if (n16 < n) NN256(m, n, k, a, lda, b, rows, c, ldc, n16);
+        if (n16 < n) NNVector<Lanes256>(m, n, k, a, lda, b, rows, c, ldc, n16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -686,80 +694,80 @@ public static class Gemm
     // ---- Vector256: 4 rows × 16 columns; also the tail of the 512 path ------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NN256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
-        Span<float> c, int ldc, int j0)
+    static void NNVector<V>(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
+        Span<float> c, int ldc, int j0) where V : struct, IVector<V>
     {
         ref float A = ref Unsafe.AsRef(in a[0]);
         ref float B = ref Unsafe.AsRef(in b[0]);
         ref float C = ref c[0];
-        int n16 = j0 + ((n - j0) & ~15), n8 = j0 + ((n - j0) & ~7);
+        int w = V.Count, n16 = j0 + (n - j0) / (2 * w) * (2 * w), n8 = j0 + (n - j0) / w * w;
         int i = 0;
         for (; i + 4 <= m; i += 4)
         {
             int j = j0;
-            for (; j < n16; j += 16)
+            for (; j < n16; j += 2 * w)
             {
-                Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default,
+                V c00 = default, c01 = default, c10 = default, c11 = default,
                     c20 = default, c21 = default, c30 = default, c31 = default;
                 for (int p = 0; p < k; p++)
                 {
                     nuint bo = (nuint)(rows[p] + j);
-                    var b0 = Vector256.LoadUnsafe(ref B, bo);
-                    var b1 = Vector256.LoadUnsafe(ref B, bo + 8);
-                    var a0 = Vector256.Create(Unsafe.Add(ref A, i * lda + p));
-                    var a1 = Vector256.Create(Unsafe.Add(ref A, (i + 1) * lda + p));
-                    var a2 = Vector256.Create(Unsafe.Add(ref A, (i + 2) * lda + p));
-                    var a3 = Vector256.Create(Unsafe.Add(ref A, (i + 3) * lda + p));
-                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-                    c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-                    c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-                    c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+                    var b0 = V.Load(ref B, bo);
+                    var b1 = V.Load(ref B, bo + (nuint)w);
+                    var a0 = V.Create(Unsafe.Add(ref A, i * lda + p));
+                    var a1 = V.Create(Unsafe.Add(ref A, (i + 1) * lda + p));
+                    var a2 = V.Create(Unsafe.Add(ref A, (i + 2) * lda + p));
+                    var a3 = V.Create(Unsafe.Add(ref A, (i + 3) * lda + p));
+                    c00 = V.MultiplyAdd(a0, b0, c00); c01 = V.MultiplyAdd(a0, b1, c01);
+                    c10 = V.MultiplyAdd(a1, b0, c10); c11 = V.MultiplyAdd(a1, b1, c11);
+                    c20 = V.MultiplyAdd(a2, b0, c20); c21 = V.MultiplyAdd(a2, b1, c21);
+                    c30 = V.MultiplyAdd(a3, b0, c30); c31 = V.MultiplyAdd(a3, b1, c31);
                 }
-                Add256(ref C, i * ldc + j, c00, c01); Add256(ref C, (i + 1) * ldc + j, c10, c11);
-                Add256(ref C, (i + 2) * ldc + j, c20, c21); Add256(ref C, (i + 3) * ldc + j, c30, c31);
+                AddVector(ref C, i * ldc + j, c00, c01); AddVector(ref C, (i + 1) * ldc + j, c10, c11);
+                AddVector(ref C, (i + 2) * ldc + j, c20, c21); AddVector(ref C, (i + 3) * ldc + j, c30, c31);
             }
-            for (; j < n8; j += 8)
+            for (; j < n8; j += w)
             {
-                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                V c0 = default, c1 = default, c2 = default, c3 = default;
                 for (int p = 0; p < k; p++)
                 {
-                    var b0 = Vector256.LoadUnsafe(ref B, (nuint)(rows[p] + j));
-                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
-                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
-                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
-                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0, c3);
+                    var b0 = V.Load(ref B, (nuint)(rows[p] + j));
+                    c0 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
+                    c1 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
+                    c2 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
+                    c3 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0, c3);
                 }
-                Add256(ref C, i * ldc + j, c0); Add256(ref C, (i + 1) * ldc + j, c1);
-                Add256(ref C, (i + 2) * ldc + j, c2); Add256(ref C, (i + 3) * ldc + j, c3);
+                AddVector(ref C, i * ldc + j, c0); AddVector(ref C, (i + 1) * ldc + j, c1);
+                AddVector(ref C, (i + 2) * ldc + j, c2); AddVector(ref C, (i + 3) * ldc + j, c3);
             }
         }
         for (; i < m; i++)
         {
-            for (int j = j0; j < n8; j += 8)
+            for (int j = j0; j < n8; j += w)
             {
-                Vector256<float> c0 = default;
+                V c0 = default;
                 for (int p = 0; p < k; p++)
-                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref A, i * lda + p)),
-                        Vector256.LoadUnsafe(ref B, (nuint)(rows[p] + j)), c0);
-                Add256(ref C, i * ldc + j, c0);
+                    c0 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, i * lda + p)),
+                        V.Load(ref B, (nuint)(rows[p] + j)), c0);
+                AddVector(ref C, i * ldc + j, c0);
             }
         }
         if (n8 < n) NNColumns(m, n, k, a, lda, b, rows, c, ldc, n8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Add256(ref float c, int offset, Vector256<float> v0)
+    static void AddVector<V>(ref float c, int offset, V v0) where V : struct, IVector<V>
     {
         nuint o = (nuint)offset;
-        (Vector256.LoadUnsafe(ref c, o) + v0).StoreUnsafe(ref c, o);
+        V.Store(V.Load(ref c, o) + v0, ref c, o);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Add256(ref float c, int offset, Vector256<float> v0, Vector256<float> v1)
+    static void AddVector<V>(ref float c, int offset, V v0, V v1) where V : struct, IVector<V>
     {
         nuint o = (nuint)offset;
-        (Vector256.LoadUnsafe(ref c, o) + v0).StoreUnsafe(ref c, o);
-        (Vector256.LoadUnsafe(ref c, o + 8) + v1).StoreUnsafe(ref c, o + 8);
+        V.Store(V.Load(ref c, o) + v0, ref c, o);
+        V.Store(V.Load(ref c, o + (nuint)V.Count) + v1, ref c, o + (nuint)V.Count);
     }
 
     // ---- A·Bᵀ: 2 rows of A × 4 rows of B as 8 vector dot products, reduced once at the end -------
@@ -960,39 +968,39 @@ public static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NT256(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
-        Span<float> c, int ldc)
+    static void NTVector<V>(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, ReadOnlySpan<int> rows,
+        Span<float> c, int ldc) where V : struct, IVector<V>
     {
         ref float A = ref Unsafe.AsRef(in a[0]);
         ref float B = ref Unsafe.AsRef(in b[0]);
-        int k8 = k & ~7;
+        int w = V.Count, k8 = k / w * w;
         for (int i = 0; i < m; i++)
         {
             int ia = i * lda, j = 0;
             for (; j + 4 <= n; j += 4)
             {
-                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                V s0 = default, s1 = default, s2 = default, s3 = default;
                 int jb0 = rows[j], jb1 = rows[j + 1], jb2 = rows[j + 2], jb3 = rows[j + 3];
-                for (int p = 0; p < k8; p += 8)
+                for (int p = 0; p < k8; p += w)
                 {
-                    var av = Vector256.LoadUnsafe(ref A, (nuint)(ia + p));
-                    s0 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb0 + p)), s0);
-                    s1 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb1 + p)), s1);
-                    s2 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb2 + p)), s2);
-                    s3 = Vector256.FusedMultiplyAdd(av, Vector256.LoadUnsafe(ref B, (nuint)(jb3 + p)), s3);
+                    var av = V.Load(ref A, (nuint)(ia + p));
+                    s0 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb0 + p)), s0);
+                    s1 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb1 + p)), s1);
+                    s2 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb2 + p)), s2);
+                    s3 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb3 + p)), s3);
                 }
-                c[i * ldc + j] += Vector256.Sum(s0) + Tail(a, ia, b, jb0, k8, k);
-                c[i * ldc + j + 1] += Vector256.Sum(s1) + Tail(a, ia, b, jb1, k8, k);
-                c[i * ldc + j + 2] += Vector256.Sum(s2) + Tail(a, ia, b, jb2, k8, k);
-                c[i * ldc + j + 3] += Vector256.Sum(s3) + Tail(a, ia, b, jb3, k8, k);
+                c[i * ldc + j] += V.Sum(s0) + Tail(a, ia, b, jb0, k8, k);
+                c[i * ldc + j + 1] += V.Sum(s1) + Tail(a, ia, b, jb1, k8, k);
+                c[i * ldc + j + 2] += V.Sum(s2) + Tail(a, ia, b, jb2, k8, k);
+                c[i * ldc + j + 3] += V.Sum(s3) + Tail(a, ia, b, jb3, k8, k);
             }
             for (; j < n; j++)
             {
-                Vector256<float> s = default;
+                V s = default;
                 int jb = rows[j];
-                for (int p = 0; p < k8; p += 8)
-                    s = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref A, (nuint)(ia + p)), Vector256.LoadUnsafe(ref B, (nuint)(jb + p)), s);
-                c[i * ldc + j] += Vector256.Sum(s) + Tail(a, ia, b, jb, k8, k);
+                for (int p = 0; p < k8; p += w)
+                    s = V.MultiplyAdd(V.Load(ref A, (nuint)(ia + p)), V.Load(ref B, (nuint)(jb + p)), s);
+                c[i * ldc + j] += V.Sum(s) + Tail(a, ia, b, jb, k8, k);
             }
         }
     }

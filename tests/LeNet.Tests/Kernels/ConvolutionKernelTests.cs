@@ -61,6 +61,8 @@ public sealed class ConvolutionKernelTests
     {
         if (s.IsDense) { yield return new DenseConvolution(s); yield break; }
         yield return new ImplicitGemmConvolution(s);
+        if (width >= SimdWidth.V128 && LaneConvolution<Lanes128>.Covers(s)) yield return new LaneConvolution<Lanes128>(s);
+        if (width >= SimdWidth.V256 && LaneConvolution<Lanes256>.Covers(s)) yield return new LaneConvolution<Lanes256>(s);
         if (width < SimdWidth.V512) yield break;
         if (s.OutMaps % 16 == 0) yield return new PositionMajorConvolution(s);
         if (SingleMapConvolution.Covers(s)) yield return new SingleMapConvolution(s);
@@ -161,14 +163,16 @@ public sealed class ConvolutionKernelTests
 
     [Theory]
     [MemberData(nameof(GemmTests.Widths), MemberType = typeof(GemmTests))]
-    public void Below_512_bits_the_plan_is_the_implicit_gemm(SimdWidth width)
+    public void Below_512_bits_the_plan_puts_samples_in_lanes_where_it_can(SimdWidth width)
     {
         if (width == SimdWidth.V512) return;
         using var _ = Simd.Use(width);
         foreach (var shape in Shapes.Where(s => !s.IsDense))
         {
             var plan = ConvolutionPlan.For(shape, 16);
-            Assert.All(new[] { plan.Forward, plan.Backward, plan.WeightGradientOnly }, k => Assert.IsType<ImplicitGemmConvolution>(k));
+            bool lanes = width > SimdWidth.Scalar && LaneConvolution<Lanes128>.Covers(shape);
+            Assert.All(new[] { plan.Forward, plan.Backward, plan.WeightGradientOnly },
+                k => Assert.Equal(lanes ? (width == SimdWidth.V256 ? typeof(LaneConvolution<Lanes256>) : typeof(LaneConvolution<Lanes128>)) : typeof(ImplicitGemmConvolution), k.GetType()));
         }
     }
 }

@@ -109,22 +109,40 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
     /// - output maps in sixteens, 512-bit vectors: the forward pass position-major;
     /// - one input map, output maps in sixes and output rows of 17 to 32, 512-bit vectors: direct
     ///   row kernels for the forward pass and for the weight gradient of a first layer;
+    /// - at 256 and 128 bits, output maps in fours and at least half a vector of samples: one sample
+    ///   per lane (LaneConvolution);
     /// - everything else: the implicit GEMM.
     /// </summary>
     public static ConvolutionPlan For(ConvolutionShape shape, int n)
     {
         if (shape.IsDense) { var dense = new DenseConvolution(shape); return new(dense, dense, dense); }
+        if (!Simd.Allows(SimdWidth.V512))
+        {
+            var narrow = Narrow(shape, n);
+            if (narrow is not null) return new(narrow, narrow, narrow);
+            var general = new ImplicitGemmConvolution(shape);
+            return new(general, general, general);
+        }
         var gemm = new ImplicitGemmConvolution(shape);
-        bool wide = Simd.Allows(SimdWidth.V512);
-        bool sixMaps = wide && shape.InMaps == SixMapLanes.Maps && shape.Pad == 0 && n >= SixMapLanes.Lanes / 2;
-        bool singleMap = wide && SingleMapConvolution.Covers(shape);
+        bool sixMaps = shape.InMaps == SixMapLanes.Maps && shape.Pad == 0 && n >= SixMapLanes.Lanes / 2;
+        bool singleMap = SingleMapConvolution.Covers(shape);
         ConvolutionKernel forward =
             sixMaps && shape.OutMaps % 8 == 0 ? new SixMapConvolution(shape) :
-            wide && shape.OutMaps % 16 == 0 && shape.OutHeight * shape.OutWidth >= 8 ? new PositionMajorConvolution(shape) :
+            shape.OutMaps % 16 == 0 && shape.OutHeight * shape.OutWidth >= 8 ? new PositionMajorConvolution(shape) :
             singleMap ? new SingleMapConvolution(shape) : gemm;
         ConvolutionKernel backward = sixMaps && shape.OutMaps % 4 == 0 ? forward as SixMapConvolution ?? new SixMapConvolution(shape) : gemm;
         ConvolutionKernel weightsOnly = singleMap ? forward : gemm;
         return new(forward, backward, weightsOnly);
+    }
+
+    // At 256 and 128 bits: samples in lanes (LaneConvolution) where the shape allows and half the lanes fill.
+    static ConvolutionKernel? Narrow(ConvolutionShape shape, int n)
+    {
+        if (Simd.Allows(SimdWidth.V256))
+            return LaneConvolution<Lanes256>.Covers(shape) && n >= Lanes256.Count / 2 ? new LaneConvolution<Lanes256>(shape) : null;
+        if (Simd.Allows(SimdWidth.V128))
+            return LaneConvolution<Lanes128>.Covers(shape) && n >= Lanes128.Count / 2 ? new LaneConvolution<Lanes128>(shape) : null;
+        return null;
     }
 
     /// <summary>Scratch enough for any plan of this shape with up to n samples at any width.</summary>
@@ -135,6 +153,8 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
         most = Math.Max(most, new PositionMajorConvolution(shape).ScratchLength(n));
         if (shape.InMaps == SixMapLanes.Maps && shape.Pad == 0) most = Math.Max(most, new SixMapConvolution(shape).ScratchLength(n));
         if (shape.InMaps == 1) most = Math.Max(most, new SingleMapConvolution(shape).ScratchLength(n));
+        most = Math.Max(most, new LaneConvolution<Lanes256>(shape).ScratchLength(n));
+        most = Math.Max(most, new LaneConvolution<Lanes128>(shape).ScratchLength(n));
         return most;
     }
 }
