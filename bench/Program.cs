@@ -7,6 +7,9 @@
 //   dotnet run -c Release --project bench -- --quick     (under a minute; ends with one JSON line)
 //   dotnet run -c Release --project bench                (longer, adds time to 99% test accuracy with lenet train --fast's recipe)
 //   --no-torchsharp skips the TorchSharp peer (building it restores about 500 MB of packages once).
+//   --isa native|avx512|avx2|v128|all: ours and PyTorch restricted to one instruction set (ours in a
+//   child process with the runtime's switches, PyTorch with ATen's and oneDNN's); --quick runs all.
+//   ONNX Runtime has no such switch and runs at its best in every child.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -31,6 +34,22 @@ int[] batches = [64, 256];
 int[] threadCounts = [1, Math.Min(2, Environment.ProcessorCount)];
 threadCounts = threadCounts.Distinct().ToArray();
 
+// The instruction sets: how our runtime and PyTorch are limited to each (an empty list: as they are).
+var isaSwitches = new Dictionary<string, (string[] Ours, string[] Torch)>
+{
+    ["avx512"] = ([], []),
+    ["avx2"] = (["DOTNET_EnableAVX512=0"], ["ATEN_CPU_CAPABILITY=avx2", "ONEDNN_MAX_CPU_ISA=AVX2"]),
+    ["v128"] = (["DOTNET_EnableAVX2=0"], ["ATEN_CPU_CAPABILITY=default", "ONEDNN_MAX_CPU_ISA=SSE41"]),
+};
+string isa = Arg("--isa") ?? (quick ? "all" : "native");
+if (isa != "native" && isa != "all" && !isaSwitches.ContainsKey(isa))
+{
+    Console.Error.WriteLine($"error: --isa must be native, avx512, avx2, v128 or all (got {isa}).");
+    return 2;
+}
+// A child measures one set: our process was started with its switches; PyTorch gets its own.
+string[] torchEnvironment = isaSwitches.TryGetValue(isa, out var sw) && args.Contains("--child") ? sw.Torch : [];
+
 if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Arg("--arch") ?? Architectures.LeNet5), int.Parse(Arg("--batch") ?? "16")); return 0; }
 var train = MnistDataset.Load(dataDir, train: true).Take(16384);
 var test = MnistDataset.Load(dataDir, train: false);
@@ -45,10 +64,10 @@ Console.WriteLine($"Peak: {peakPerCore:F0} GFLOP/s per core at the nominal clock
     + string.Join(", ", fmaRate.Select(kv => $"{kv.Value:F0} GFLOP/s on {kv.Key} thread{(kv.Key > 1 ? "s" : "")}")) + " (turbo, and the minute's share of the machine).");
 
 // ---------- training: ours vs PyTorch and TorchSharp, alternating ----------
-using var torch = TrainingPeer.Start("PyTorch", python, [Path.Combine(AppContext.BaseDirectory, "torch_peer.py"), dataDir], out string torchWhy);
+using var torch = TrainingPeer.Start("PyTorch", python, [Path.Combine(AppContext.BaseDirectory, "torch_peer.py"), dataDir], out string torchWhy, torchEnvironment);
 Console.WriteLine(torch is null ? $"PyTorch: not measured ({torchWhy})." : $"PyTorch: {torch.Version} (from {python})");
-string torchSharpWhy = "--no-torchsharp";
-using var torchSharp = args.Contains("--no-torchsharp") ? null : TrainingPeer.StartTorchSharp(dataDir, out torchSharpWhy);
+string torchSharpWhy = args.Contains("--child") ? "measured with all instruction sets only" : "--no-torchsharp";
+using var torchSharp = args.Contains("--no-torchsharp") || args.Contains("--child") ? null : TrainingPeer.StartTorchSharp(dataDir, out torchSharpWhy);
 Console.WriteLine(torchSharp is null ? $"TorchSharp: not measured ({torchSharpWhy})." : $"TorchSharp: {torchSharp.Version}");
 var trainRows = new List<(int Batch, int Threads, double Ours, double? Torch, double? TorchSharp, double? VsTorch, double? VsTorchSharp, double AllocPerStep)>();
 // Warm-up, not counted: rounds of the first setting for every engine for two seconds. Measured right
@@ -166,9 +185,73 @@ var summary = new JsonObject
     ["gflops"] = Math.Round(best.Ours * flopsPerImage / 1e9, 2),
 };
 if (secondsTo99 is not null) summary["secondsTo99"] = Math.Round(secondsTo99.Value, 1);
+summary["kernels"] = Simd.Width.ToString();
+summary["rows"] = new JsonArray(trainRows.Select(r => (JsonNode)new JsonObject
+{
+    ["batch"] = r.Batch, ["threads"] = r.Threads, ["ours"] = Math.Round(r.Ours), ["pyTorch"] = r.Torch is null ? null : Math.Round(r.Torch.Value),
+    ["ratio"] = r.VsTorch is null ? null : Math.Round(r.VsTorch.Value, 3),
+}).ToArray());
+
+if (isa == "all")
+{
+    // Every other instruction set this machine has, each in a child process; native is the widest.
+    var sets = new JsonObject();
+    var widest = Simd.Best == SimdWidth.V512 ? "avx512" : Simd.Best == SimdWidth.V256 ? "avx2" : "v128";
+    sets[widest] = IsaEntry(summary);
+    foreach (var (name, switches) in isaSwitches)
+    {
+        if (name == widest || (name == "avx512" && Simd.Best < SimdWidth.V512) || (name == "avx2" && Simd.Best < SimdWidth.V256)) continue;
+        Console.WriteLine();
+        Console.WriteLine($"---------- {name}: ours with {string.Join(" ", switches.Ours)}, PyTorch with {string.Join(" ", switches.Torch)} ----------");
+        var child = RunChild(name, switches.Ours, quick);
+        if (child is not null) sets[name] = IsaEntry(child);
+    }
+    summary["isa"] = sets;
+    Console.WriteLine();
+    Console.WriteLine("Per instruction set (training lenet5 against PyTorch limited to the same set; inference against ONNX Runtime at its best)");
+    Console.WriteLine("  set      kernels  batch threads      ours   PyTorch   ratio");
+    foreach (var (name, node) in sets)
+        foreach (var row in (JsonArray)node!["rows"]!)
+            Console.WriteLine($"  {name,-8} {(string?)node["kernels"],-7} {(int)row!["batch"]!,6} {(int)row["threads"]!,7} {(double)row["ours"]!,9:N0} {(double?)row["pyTorch"],9:N0} {(double?)row["ratio"],6:F2}x");
+    foreach (var (_, node) in sets) ((JsonObject)node!).Remove("rows");
+}
+if (!args.Contains("--child")) { summary.Remove("rows"); summary.Remove("kernels"); }   // a child reports them to its parent
 Console.WriteLine();
 Console.WriteLine(summary.ToJsonString());
 return 0;
+
+static JsonObject IsaEntry(JsonObject s) => new()
+{
+    ["trainSpeedupVsPyTorch"] = s["trainSpeedupVsPyTorch"]?.DeepClone(),
+    ["trainImagesPerSec"] = s["trainImagesPerSec"]?.DeepClone(),
+    ["inferSpeedupVsOnnxRuntime"] = s["inferSpeedupVsOnnxRuntime"]?.DeepClone(),
+    ["kernels"] = s["kernels"]?.DeepClone(),
+    ["rows"] = s["rows"]?.DeepClone(),
+};
+
+// Runs this benchmark again in a child process with the runtime's switches for one instruction set;
+// its output is shown as it comes, and its last line (JSON) returned.
+static JsonObject? RunChild(string isa, string[] switches, bool quick)
+{
+    string program = Environment.ProcessPath!;
+    var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true };
+    if (Path.GetFileNameWithoutExtension(program) == "dotnet") psi.ArgumentList.Add(typeof(TrainingPeer).Assembly.Location);
+    foreach (var a in Environment.GetCommandLineArgs().Skip(1).Where(a => a != "--quick" && a != "--child")) psi.ArgumentList.Add(a);
+    int at = psi.ArgumentList.IndexOf("--isa");
+    if (at >= 0) { psi.ArgumentList.RemoveAt(at); if (at < psi.ArgumentList.Count) psi.ArgumentList.RemoveAt(at); }
+    foreach (var a in new[] { "--isa", isa, "--child", "--no-torchsharp" }) psi.ArgumentList.Add(a);
+    if (quick) psi.ArgumentList.Add("--quick");
+    foreach (var e in switches) psi.Environment[e[..e.IndexOf('=')]] = e[(e.IndexOf('=') + 1)..];
+    using var p = Process.Start(psi)!;
+    string? line, last = null;
+    while ((line = p.StandardOutput.ReadLine()) is not null)
+    {
+        if (line.StartsWith('{')) last = line; else Console.WriteLine("  " + line);
+    }
+    p.WaitForExit();
+    try { return last is null ? null : JsonNode.Parse(last) as JsonObject; }
+    catch (JsonException) { return null; }
+}
 
 // ---------- helpers ----------
 // Per-layer forward and backward time on one thread, to see where a step goes.
@@ -275,45 +358,52 @@ static (double Gflops, string How) PeakGflops()
     }
     catch (IOException) { }
     if (mhz <= 0) mhz = 3000;
-    int lanes = Simd.Width == SimdWidth.V512 ? 16 : Simd.Width == SimdWidth.V256 ? 8 : 1;
+    int lanes = Simd.Width == SimdWidth.V512 ? 16 : Simd.Width == SimdWidth.V256 ? 8 : Simd.Width == SimdWidth.V128 ? 4 : 1;
     int flopPerCycle = 2 * lanes * 2;
     return (mhz * 1e-3 * flopPerCycle, $"{mhz / 1000:F2} GHz × {flopPerCycle} FLOP/cycle: 2 FMA units × {lanes} lanes × 2");
 }
 
-// What the cores really do: twelve independent chains of 512-bit FMAs (enough to cover the FMA
+// What the cores really do: twelve independent chains of FMAs at the kernels' width (enough to cover the FMA
 // latency) on each of `threads` threads at once, the best of five tries of about 100 ms, in GFLOP/s.
-static double FmaGflops(int threads)
+static double FmaGflops(int threads) => Simd.Width switch
 {
-    if (!Vector512.IsHardwareAccelerated) return double.NaN;
-    Chains(1000);
+    SimdWidth.V512 => FmaGflopsAt<Lanes512>(threads),
+    SimdWidth.V256 => FmaGflopsAt<Lanes256>(threads),
+    SimdWidth.V128 => FmaGflopsAt<Lanes128>(threads),
+    _ => double.NaN,
+};
+
+static double FmaGflopsAt<V>(int threads) where V : struct, IVector<V>
+{
+    Chains<V>(1000);
     var calibrate = Stopwatch.StartNew();
-    Chains(200_000);
+    Chains<V>(200_000);
     long iterations = (long)(200_000 * 0.1 / Math.Max(1e-6, calibrate.Elapsed.TotalSeconds));
     double best = 0;
     for (int attempt = 0; attempt < 5; attempt++)
     {
-        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() => Chains(iterations))).ToList();
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() => Chains<V>(iterations))).ToList();
         var clock = Stopwatch.StartNew();
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
-        best = Math.Max(best, threads * iterations * 12.0 * 16 * 2 / clock.Elapsed.TotalSeconds / 1e9);
+        best = Math.Max(best, threads * iterations * 12.0 * V.Count * 2 / clock.Elapsed.TotalSeconds / 1e9);
     }
     return best;
 }
 
 // No calls inside the loop: a call would make the JIT keep the chains on the stack.
 [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-static Vector512<float> Chains(long iterations)
+static V Chains<V>(long iterations) where V : struct, IVector<V>
 {
-    var x = Vector512.Create(0.999f);
-    var y = Vector512.Create(1e-6f);
-    Vector512<float> a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y;
+    var x = V.Create(0.999f);
+    var y = V.Create(1e-6f);
+    V a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y;
     for (long i = 0; i < iterations; i++)
     {
-        a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y); a2 = Vector512.FusedMultiplyAdd(a2, x, y);
-        a3 = Vector512.FusedMultiplyAdd(a3, x, y); a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
-        a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y); a8 = Vector512.FusedMultiplyAdd(a8, x, y);
-        a9 = Vector512.FusedMultiplyAdd(a9, x, y); a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
+        a0 = V.MultiplyAdd(a0, x, y); a1 = V.MultiplyAdd(a1, x, y); a2 = V.MultiplyAdd(a2, x, y);
+        a3 = V.MultiplyAdd(a3, x, y); a4 = V.MultiplyAdd(a4, x, y); a5 = V.MultiplyAdd(a5, x, y);
+        a6 = V.MultiplyAdd(a6, x, y); a7 = V.MultiplyAdd(a7, x, y); a8 = V.MultiplyAdd(a8, x, y);
+        a9 = V.MultiplyAdd(a9, x, y); a10 = V.MultiplyAdd(a10, x, y); a11 = V.MultiplyAdd(a11, x, y);
     }
     return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
 }
@@ -329,13 +419,14 @@ sealed class TrainingPeer : IDisposable
 
     TrainingPeer(Process p, string version, StringBuilder errors) { _process = p; Version = version; _errors = errors; }
 
-    public static TrainingPeer? Start(string name, string program, IEnumerable<string> arguments, out string why)
+    public static TrainingPeer? Start(string name, string program, IEnumerable<string> arguments, out string why, string[]? environment = null)
     {
         why = "";
         if (!File.Exists(program)) { why = $"{program} not found"; return null; }
         var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         psi.Environment["OMP_NUM_THREADS"] = "2";
+        foreach (var e in environment ?? []) psi.Environment[e[..e.IndexOf('=')]] = e[(e.IndexOf('=') + 1)..];
         var p = Process.Start(psi)!;
         var errors = new StringBuilder();
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
