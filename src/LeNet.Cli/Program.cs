@@ -12,5 +12,6 @@ var root = new RootCommand("LeNet.NET: train, evaluate and run LeNet-5 on MNIST 
     ExportCommand.Create(),
     ReportCommand.Create(),
     ServeCommand.Create(),
+    SelfCheckCommand.Create(),
 };
 return LeNet.Cli.Cli.Run(root, args);

@@ -37,6 +37,19 @@ public class CliTests
     }
 
     [Fact]
+    public void Selfcheck_checks_every_kernel_at_every_width_and_reports_json()
+    {
+        var (code, stdout, stderr) = Lenet("selfcheck", "--json");
+        Assert.True(code == 0, stderr + stdout);
+        var json = JsonNode.Parse(stdout)!;
+        Assert.True((bool)json["passed"]!);
+        var widths = ((JsonArray)json["checks"]!).Select(c => (string)c!["width"]!).Distinct().ToList();
+        Assert.Contains("Scalar", widths);
+        Assert.Contains((string)json["kernels"]!, widths);
+        NoStackTrace(stderr);
+    }
+
+    [Fact]
     public void Train_fast_uses_its_recipe_and_lets_explicit_options_override_it()
     {
         var (code, stdout, stderr) = Lenet("train", "--fast", "--epochs", "1", "--data", TestPaths.SmallMnist, "--limit", "256", "--out", "fast.lenet");
