@@ -72,6 +72,8 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
         ref float X = ref xL[0];
         ref float W = ref Unsafe.AsRef(in w[0]);
         ref float O = ref sums[0];
+        Span<int> offsets = stackalloc int[kk];
+        PatchOffsets(offsets);
         for (int s0 = 0; s0 < n; s0 += L)
         {
             int count = Math.Min(L, n - s0);
@@ -80,7 +82,7 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
                 for (int p0 = 0; p0 < positions; p0 += Positions)
                 {
                     if (p0 > positions - Positions) p0 = positions - Positions;   // the last tile overlaps the one before
-                    ForwardTile(ref X, ref Unsafe.Add(ref W, co * kk), b[co..], Math.Min(Maps, S.OutMaps - co), p0, relu, ref Unsafe.Add(ref O, (co * positions + p0) * L), positions * L);
+                    ForwardTile(ref X, ref Unsafe.Add(ref W, co * kk), b[co..], Math.Min(Maps, S.OutMaps - co), offsets, p0, relu, ref Unsafe.Add(ref O, (co * positions + p0) * L), positions * L);
                     if (p0 == positions - Positions) break;
                 }
             Gemm.Transpose(outSize, count, sums, L, y[(s0 * outSize)..], outSize);
@@ -90,32 +92,38 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     nuint Origin(int p) => (nuint)((p / S.OutWidth * Wp + p % S.OutWidth) * S.InMaps * L);
 
-    void ForwardTile(ref float x, ref float w, ReadOnlySpan<float> bias, int maps, int p0, bool relu, ref float o, int map)
+    /// <summary>offsets[r] = where patch entry r = (ci, ky, kx) sits in xL relative to a window's origin.</summary>
+    void PatchOffsets(Span<int> offsets)
     {
-        int cin = S.InMaps, k = S.K, kk = S.PatchSize, wp = Wp;
+        int cin = S.InMaps, k = S.K;
+        for (int ci = 0; ci < cin; ci++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) offsets[(ci * k + ky) * k + kx] = ((ky * Wp + kx) * cin + ci) * L;
+    }
+
+    void ForwardTile(ref float x, ref float w, ReadOnlySpan<float> bias, int maps, ReadOnlySpan<int> offsets, int p0, bool relu, ref float o, int map)
+    {
+        int kk = S.PatchSize;
         int m1 = Math.Min(1, maps - 1), m2 = Math.Min(2, maps - 1), m3 = Math.Min(3, maps - 1);   // a short tile repeats its last map
-        int w1 = m1 * kk, w2 = m2 * kk, w3 = m3 * kk;
-        nuint o0 = Origin(p0), o1 = Origin(p0 + 1), o2 = Origin(p0 + 2);
+        ref float w1 = ref Unsafe.Add(ref w, m1 * kk), w2 = ref Unsafe.Add(ref w, m2 * kk), w3 = ref Unsafe.Add(ref w, m3 * kk);
+        ref float x0 = ref Unsafe.Add(ref x, Origin(p0));
+        nuint o1 = Origin(p0 + 1) - Origin(p0), o2 = Origin(p0 + 2) - Origin(p0);
         V a0 = V.Create(bias[0]), a1 = V.Create(bias[m1]), a2 = V.Create(bias[m2]), a3 = V.Create(bias[m3]);
         V b0 = a0, b1 = a1, b2 = a2, b3 = a3, c0 = a0, c1 = a1, c2 = a2, c3 = a3;
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++)
-            {
-                nuint off = (nuint)((ky * wp + kx) * cin * L);
-                for (int ci = 0; ci < cin; ci++, off += (nuint)L)
-                {
-                    int r = (ci * k + ky) * k + kx;
-                    V u = V.Load(ref x, o0 + off), v = V.Load(ref x, o1 + off), t = V.Load(ref x, o2 + off);
-                    V g = V.Create(Unsafe.Add(ref w, r));
-                    a0 = V.MultiplyAdd(u, g, a0); b0 = V.MultiplyAdd(v, g, b0); c0 = V.MultiplyAdd(t, g, c0);
-                    g = V.Create(Unsafe.Add(ref w, w1 + r));
-                    a1 = V.MultiplyAdd(u, g, a1); b1 = V.MultiplyAdd(v, g, b1); c1 = V.MultiplyAdd(t, g, c1);
-                    g = V.Create(Unsafe.Add(ref w, w2 + r));
-                    a2 = V.MultiplyAdd(u, g, a2); b2 = V.MultiplyAdd(v, g, b2); c2 = V.MultiplyAdd(t, g, c2);
-                    g = V.Create(Unsafe.Add(ref w, w3 + r));
-                    a3 = V.MultiplyAdd(u, g, a3); b3 = V.MultiplyAdd(v, g, b3); c3 = V.MultiplyAdd(t, g, c3);
-                }
-            }
+        ref int off = ref Unsafe.AsRef(in offsets[0]);
+        for (int r = 0; r < kk; r++)
+        {
+            ref float xr = ref Unsafe.Add(ref x0, Unsafe.Add(ref off, r));
+            V u = V.Load(ref xr, 0), v = V.Load(ref xr, o1), t = V.Load(ref xr, o2);
+            V g = V.Create(Unsafe.Add(ref w, r));
+            a0 = V.MultiplyAdd(u, g, a0); b0 = V.MultiplyAdd(v, g, b0); c0 = V.MultiplyAdd(t, g, c0);
+            g = V.Create(Unsafe.Add(ref w1, r));
+            a1 = V.MultiplyAdd(u, g, a1); b1 = V.MultiplyAdd(v, g, b1); c1 = V.MultiplyAdd(t, g, c1);
+            g = V.Create(Unsafe.Add(ref w2, r));
+            a2 = V.MultiplyAdd(u, g, a2); b2 = V.MultiplyAdd(v, g, b2); c2 = V.MultiplyAdd(t, g, c2);
+            g = V.Create(Unsafe.Add(ref w3, r));
+            a3 = V.MultiplyAdd(u, g, a3); b3 = V.MultiplyAdd(v, g, b3); c3 = V.MultiplyAdd(t, g, c3);
+        }
         if (relu)
         {
             a0 = V.Max(a0, V.Zero); a1 = V.Max(a1, V.Zero); a2 = V.Max(a2, V.Zero); a3 = V.Max(a3, V.Zero);
@@ -158,44 +166,50 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
     // Per-lane sums of dW[co][r] over the group's output positions, 4 maps × 3 patch entries at a time.
     void WeightGradient(ref float xL, ref float dzL, ref float laneSums)
     {
-        int cout = S.OutMaps, kk = S.PatchSize, k = S.K, cin = S.InMaps;
+        int cout = S.OutMaps, kk = S.PatchSize;
         Span<int> offsets = stackalloc int[kk + 2];
-        for (int ci = 0; ci < cin; ci++)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) offsets[(ci * k + ky) * k + kx] = ((ky * Wp + kx) * cin + ci) * L;
+        PatchOffsets(offsets);
         offsets[kk] = offsets[kk + 1] = offsets[kk - 1];   // a last partial tile repeats the last entry; only its own sums are kept
+        int oh = S.OutHeight, ow = S.OutWidth;
+        int[]? rented = oh * ow > 2048 ? System.Buffers.ArrayPool<int>.Shared.Rent(2 * oh * ow) : null;
+        Span<int> positions = rented is null ? stackalloc int[2 * oh * ow] : rented.AsSpan(0, 2 * oh * ow);
+        for (int oy = 0, i = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++, i += 2)
+            {
+                positions[i] = (oy * DzWidth + ox + E) * cout * L;
+                positions[i + 1] = (oy * Wp + ox) * S.InMaps * L;
+            }
         for (int co = 0; co < cout; co += Maps)
             for (int r = 0; r < kk; r += Positions)
-                WeightTile(ref xL, ref dzL, co, Math.Min(Maps, cout - co), offsets[r], offsets[r + 1], offsets[r + 2], ref laneSums, r, Math.Min(Positions, kk - r));
+                WeightTile(ref xL, ref dzL, positions, co, Math.Min(Maps, cout - co), offsets[r], offsets[r + 1], offsets[r + 2], ref laneSums, r, Math.Min(Positions, kk - r));
+        if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
     }
 
-    void WeightTile(ref float xL, ref float dzL, int co, int maps, int x0, int x1, int x2, ref float laneSums, int r, int entries)
+    void WeightTile(ref float xL, ref float dzL, ReadOnlySpan<int> positions, int co, int maps, int x0, int x1, int x2, ref float laneSums, int r, int entries)
     {
-        int cout = S.OutMaps, cin = S.InMaps, kk = S.PatchSize;
+        int kk = S.PatchSize;
         V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero, b0 = V.Zero, b1 = V.Zero, b2 = V.Zero, b3 = V.Zero;
         V c0 = V.Zero, c1 = V.Zero, c2 = V.Zero, c3 = V.Zero;
-        int oh = S.OutHeight, ow = S.OutWidth, dzRow = DzWidth * cout * L, xRow = Wp * cin * L, dzStep = cout * L, xStep = cin * L;
-        ref float dzAt = ref Unsafe.Add(ref dzL, (E * cout + co) * L);
+        ref float dzAt = ref Unsafe.Add(ref dzL, co * L);
         ref float x0At = ref Unsafe.Add(ref xL, x0);
         nuint o1 = (nuint)(x1 - x0), o2 = (nuint)(x2 - x0);
         nuint g1 = (nuint)(Math.Min(1, maps - 1) * L), g2 = (nuint)(Math.Min(2, maps - 1) * L), g3 = (nuint)(Math.Min(3, maps - 1) * L);   // a short tile repeats its last map
-        for (int oy = 0; oy < oh; oy++)
+        ref int pos = ref Unsafe.AsRef(in positions[0]);
+        // One loop over the output positions, from a table of their dz and x offsets: no short row loops to leave.
+        for (int i = 0, end = positions.Length; i < end; i += 2)
         {
-            ref float dzr = ref Unsafe.Add(ref dzAt, oy * dzRow);
-            ref float xr = ref Unsafe.Add(ref x0At, oy * xRow);
-            for (int ox = 0; ox < ow; ox++, dzr = ref Unsafe.Add(ref dzr, dzStep), xr = ref Unsafe.Add(ref xr, xStep))
-            {
-                // Three x vectors held, one dz vector at a time: 12 + 3 + 1 registers.
-                V u = V.Load(ref xr, 0), v = V.Load(ref xr, o1), t = V.Load(ref xr, o2);
-                V g = V.Load(ref dzr, 0);
-                a0 = V.MultiplyAdd(g, u, a0); b0 = V.MultiplyAdd(g, v, b0); c0 = V.MultiplyAdd(g, t, c0);
-                g = V.Load(ref dzr, g1);
-                a1 = V.MultiplyAdd(g, u, a1); b1 = V.MultiplyAdd(g, v, b1); c1 = V.MultiplyAdd(g, t, c1);
-                g = V.Load(ref dzr, g2);
-                a2 = V.MultiplyAdd(g, u, a2); b2 = V.MultiplyAdd(g, v, b2); c2 = V.MultiplyAdd(g, t, c2);
-                g = V.Load(ref dzr, g3);
-                a3 = V.MultiplyAdd(g, u, a3); b3 = V.MultiplyAdd(g, v, b3); c3 = V.MultiplyAdd(g, t, c3);
-            }
+            ref float dzr = ref Unsafe.Add(ref dzAt, Unsafe.Add(ref pos, i));
+            ref float xr = ref Unsafe.Add(ref x0At, Unsafe.Add(ref pos, i + 1));
+            // Three x vectors held, one dz vector at a time: 12 + 3 + 1 registers.
+            V u = V.Load(ref xr, 0), v = V.Load(ref xr, o1), t = V.Load(ref xr, o2);
+            V g = V.Load(ref dzr, 0);
+            a0 = V.MultiplyAdd(g, u, a0); b0 = V.MultiplyAdd(g, v, b0); c0 = V.MultiplyAdd(g, t, c0);
+            g = V.Load(ref dzr, g1);
+            a1 = V.MultiplyAdd(g, u, a1); b1 = V.MultiplyAdd(g, v, b1); c1 = V.MultiplyAdd(g, t, c1);
+            g = V.Load(ref dzr, g2);
+            a2 = V.MultiplyAdd(g, u, a2); b2 = V.MultiplyAdd(g, v, b2); c2 = V.MultiplyAdd(g, t, c2);
+            g = V.Load(ref dzr, g3);
+            a3 = V.MultiplyAdd(g, u, a3); b3 = V.MultiplyAdd(g, v, b3); c3 = V.MultiplyAdd(g, t, c3);
         }
         AddSums(ref laneSums, co * kk + r, kk, maps, a0, a1, a2, a3);
         if (entries > 1) AddSums(ref laneSums, co * kk + r + 1, kk, maps, b0, b1, b2, b3);
