@@ -5,6 +5,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace LeNet.Kernels;
@@ -303,10 +304,10 @@ public static class Gemm
 
     /// <summary>
     /// Dst[j·ldd + i] = Src[i·lds + j] for a row-major rows×cols source (ldd defaults to rows; the two
-    /// must not overlap): 8×8 blocks where AVX2 is there. A remainder of rows or columns past whole
-    /// blocks is one more block that overlaps the one before (its shared elements are written twice,
-    /// with the same values); with fewer than eight columns, a gather per column, and with fewer
-    /// than eight rows, element by element.
+    /// must not overlap): 8×8 blocks where AVX2 is there (fewer than eight columns: a gather per
+    /// column), 4×4 blocks with 128-bit vectors (SSE, AdvSimd), else element by element. A remainder
+    /// of rows or columns past whole blocks is one more block that overlaps the one before (its shared
+    /// elements are written twice, with the same values).
     /// </summary>
     public static unsafe void Transpose(int rows, int cols, ReadOnlySpan<float> src, int lds, Span<float> dst, int ldd = 0)
     {
@@ -337,8 +338,41 @@ public static class Gemm
                 }
                 return;
             }
+            if (Simd.Allows(SimdWidth.V128) && rows >= 4 && cols >= 4 && (Sse.IsSupported || AdvSimd.Arm64.IsSupported))
+            {
+                // 4×4 blocks (128-bit vectors: SSE, or ARM64's AdvSimd), the last row and column of blocks overlapping.
+                for (int i = 0; i < rows; i += 4)
+                {
+                    if (i + 4 > rows) i = rows - 4;
+                    for (int j = 0; j < cols; j += 4)
+                    {
+                        if (j + 4 > cols) j = cols - 4;
+                        Transpose4x4(s + (long)i * lds + j, lds, d + (long)j * ldd + i, ldd);
+                    }
+                }
+                return;
+            }
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < cols; j++) d[(long)j * ldd + i] = s[(long)i * lds + j];
+        }
+    }
+
+    static unsafe void Transpose4x4(float* s, int lds, float* d, int ldd)
+    {
+        var r0 = Vector128.Load(s); var r1 = Vector128.Load(s + lds); var r2 = Vector128.Load(s + 2 * lds); var r3 = Vector128.Load(s + 3 * lds);
+        if (Sse.IsSupported)
+        {
+            var t0 = Sse.UnpackLow(r0, r1); var t1 = Sse.UnpackHigh(r0, r1);
+            var t2 = Sse.UnpackLow(r2, r3); var t3 = Sse.UnpackHigh(r2, r3);
+            Sse.MoveLowToHigh(t0, t2).Store(d); Sse.MoveHighToLow(t2, t0).Store(d + ldd);
+            Sse.MoveLowToHigh(t1, t3).Store(d + 2 * ldd); Sse.MoveHighToLow(t3, t1).Store(d + 3 * ldd);
+        }
+        else
+        {
+            var t0 = AdvSimd.Arm64.ZipLow(r0, r1).AsDouble(); var t1 = AdvSimd.Arm64.ZipHigh(r0, r1).AsDouble();
+            var t2 = AdvSimd.Arm64.ZipLow(r2, r3).AsDouble(); var t3 = AdvSimd.Arm64.ZipHigh(r2, r3).AsDouble();
+            AdvSimd.Arm64.ZipLow(t0, t2).AsSingle().Store(d); AdvSimd.Arm64.ZipHigh(t0, t2).AsSingle().Store(d + ldd);
+            AdvSimd.Arm64.ZipLow(t1, t3).AsSingle().Store(d + 2 * ldd); AdvSimd.Arm64.ZipHigh(t1, t3).AsSingle().Store(d + 3 * ldd);
         }
     }
 
