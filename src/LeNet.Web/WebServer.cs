@@ -38,6 +38,7 @@ public static class WebServer
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<RequestGuard>(options);
         app.MapGroup("/api").MapPredictApi().MapModelsApi();
         StaticPage.Map(app);
         return app;

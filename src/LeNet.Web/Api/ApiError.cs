@@ -19,8 +19,11 @@ public static class ApiError
     };
 }
 
-/// <summary>Maps exceptions that escape an endpoint to JSON errors: request problems to 4xx, anything else to 500 with no details.</summary>
-public sealed class ErrorMiddleware(RequestDelegate next)
+/// <summary>
+/// Maps exceptions that escape an endpoint to JSON errors: request problems (a malformed multipart
+/// body, a truncated request) to 4xx, anything else to 500 with a request id that is also logged.
+/// </summary>
+public sealed class ErrorMiddleware(RequestDelegate next, Microsoft.Extensions.Logging.ILogger<ErrorMiddleware> log)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -36,8 +39,12 @@ public sealed class ErrorMiddleware(RequestDelegate next)
                     ? $"The request body is over the {WebServer.MaxBodyBytes / (1024 * 1024)} MB limit." : $"Bad request: {b.Message}"),
                 LeNetException l => (ApiError.StatusFor(l), l.Message),
                 OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "The client closed the request."),
-                _ => (StatusCodes.Status500InternalServerError, "Internal error."),
+                // ReadFormAsync on a malformed or truncated multipart body (no or a bad boundary, a part
+                // without a disposition, too many parts, a body that ends early).
+                InvalidDataException or IOException => (StatusCodes.Status400BadRequest, $"The request body is malformed ({e.Message})"),
+                _ => (StatusCodes.Status500InternalServerError, $"Internal error (request {context.TraceIdentifier})."),
             };
+            if (status >= 500) Microsoft.Extensions.Logging.LoggerExtensions.LogError(log, e, "Request {Id} {Method} {Path} failed", context.TraceIdentifier, context.Request.Method, context.Request.Path);
             context.Response.Clear();
             context.Response.StatusCode = status;
             await context.Response.WriteAsJsonAsync(new ApiErrorBody(message));

@@ -25,11 +25,18 @@ public static class PredictApi
         return api;
     }
 
-    static async Task<IResult> Predict(HttpRequest request, ModelCatalog catalog, string? model, string? layers, int? top, CancellationToken ct)
+    static async Task<IResult> Predict(HttpRequest request, ModelCatalog catalog, string? model, string? layers, string? top, CancellationToken ct)
     {
         var served = catalog.Find(model);
         if (served is null) return UnknownModel(catalog, model!);
-        if (top is < 1 or > 10) return ApiError.Result(400, "top must be between 1 and 10.");
+        int? topCount = null;
+        if (top is not null)
+        {
+            // Bound as text so that "abc", "3.5" or "" get this JSON answer, not an empty 400.
+            if (!int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int t) || t is < 1 or > 10)
+                return ApiError.Result(400, $"top must be a whole number between 1 and 10 (got '{top}').");
+            topCount = t;
+        }
         bool withLayers = layers is not null && (layers == "" || layers.Equals("true", StringComparison.OrdinalIgnoreCase) || layers == "1");
         if (request.ContentLength > WebServer.MaxBodyBytes) return TooLarge();
 
@@ -79,7 +86,7 @@ public static class PredictApi
             }
         }
         return Results.Json(new PredictResponse(served.Name, order[0], Rounded(p),
-            order.Take(top ?? 3).Select(d => new TopGuess(d, MathF.Round(p[d], 6))).ToArray(),
+            order.Take(topCount ?? 3).Select(d => new TopGuess(d, MathF.Round(p[d], 6))).ToArray(),
             pixels.Select(b => (int)b).ToArray(), inverted, outputs));
     }
 

@@ -174,12 +174,60 @@ public sealed class PredictApiTests(ServerFixture server)
 
     [Theory]
     [InlineData("api/predict?model=nope", "Unknown model 'nope'")]
-    [InlineData("api/predict?top=11", "top must be between 1 and 10")]
+    [InlineData("api/predict?top=11", "top must be a whole number between 1 and 10")]
+    [InlineData("api/predict?top=abc", "top must be a whole number between 1 and 10 (got 'abc')")]
+    [InlineData("api/predict?top=1e3", "top must be a whole number")]
+    [InlineData("api/predict?top=3.5", "top must be a whole number")]
+    [InlineData("api/predict?top=", "top must be a whole number")]
     public async Task Bad_parameters_are_refused(string url, string message)
     {
         var (code, error) = await ErrorOf(await Client.PostAsync(url, Pixels(0)));
         Assert.True((int)code is 400 or 404);
         Assert.Contains(message, error);
+    }
+
+    [Theory]
+    [InlineData("multipart/form-data", "x")]                                    // no boundary
+    [InlineData("multipart/form-data; boundary=abc", "x")]                      // a boundary the body never has
+    [InlineData("multipart/form-data; boundary=abc", "--abc\r\nContent-Type: image/png\r\n\r\nxx\r\n--abc--\r\n")]   // a part without a disposition
+    [InlineData("multipart/form-data; boundary=abc", "--abc\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\n\r\n\u0089PNG")] // truncated
+    public async Task A_malformed_multipart_body_is_a_json_400(string contentType, string body)
+    {
+        var content = new ByteArrayContent(System.Text.Encoding.Latin1.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        var (code, error) = await ErrorOf(await Client.PostAsync("api/predict", content));
+        Assert.True((int)code is >= 400 and < 500, $"{code}: {error}");
+        Assert.False(string.IsNullOrEmpty(error));
+    }
+
+    [Fact]
+    public async Task Other_host_names_and_cross_site_posts_are_refused()
+    {
+        using var rebinding = new HttpRequestMessage(HttpMethod.Post, "api/predict") { Content = Pixels(0) };
+        rebinding.Headers.Host = "evil.example";
+        var (code, error) = await ErrorOf(await Client.SendAsync(rebinding));
+        Assert.Equal(HttpStatusCode.Forbidden, code);
+        Assert.Contains("evil.example", error);
+
+        using var crossSite = new HttpRequestMessage(HttpMethod.Post, "api/predict") { Content = Pixels(0) };
+        crossSite.Headers.Add("Origin", "http://evil.example");
+        (code, error) = await ErrorOf(await Client.SendAsync(crossSite));
+        Assert.Equal(HttpStatusCode.Forbidden, code);
+        Assert.Contains("Cross-site", error);
+
+        using var sameSite = new HttpRequestMessage(HttpMethod.Post, "api/predict") { Content = Pixels(0) };
+        sameSite.Headers.Add("Origin", server.BaseAddress.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(sameSite)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Answers_carry_nosniff_and_the_page_a_content_security_policy()
+    {
+        var page = await Client.GetAsync("");
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+        var api = await Client.PostAsync("api/predict", Pixels(0));
+        Assert.Equal("nosniff", api.Headers.GetValues("X-Content-Type-Options").Single());
     }
 
     [Fact]
