@@ -15,7 +15,7 @@ public static class Cli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {PlainWords(e.Message)}");
             Console.Error.WriteLine("Run 'lenet --help' or 'lenet <command> --help' for usage.");
             return Usage;
         }
@@ -33,6 +33,18 @@ public static class Cli
             Console.Error.WriteLine("error: out of memory; try a smaller --batch or --limit.");
             return Failed;
         }
+    }
+
+    /// <summary>A parse error without .NET type names: "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'" → "--epochs takes a whole number (got 'abc')."</summary>
+    public static string PlainWords(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(?<value>.*)' for (option|argument) '(?<name>[^']+)' as expected type '(?<type>[^']+)'");
+        if (!m.Success) return message;
+        string type = m.Groups["type"].Value;
+        string kind = type.Contains("Int32") || type.Contains("Int64") || type.Contains("UInt64") ? "a whole number"
+            : type.Contains("Single") || type.Contains("Double") ? "a number"
+            : type.Contains("Boolean") ? "true or false" : "a value of another kind";
+        return $"{m.Groups["name"].Value} takes {kind} (got '{m.Groups["value"].Value}').";
     }
 
     /// <summary>The command-line option for each training option the library validates.</summary>

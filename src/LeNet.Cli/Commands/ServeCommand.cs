@@ -24,6 +24,15 @@ public static class ServeCommand
             DefaultValueFactory = _ => "http://127.0.0.1:5000",
             HelpName = "URL",
         };
+        urls.Validators.Add(r =>
+        {
+            foreach (var url in (r.GetValueOrDefault<string>() ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                if (!Uri.TryCreate(url.Replace("://*", "://localhost").Replace("://+", "://localhost"), UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
+                {
+                    r.AddError($"--urls takes http:// or https:// addresses such as http://127.0.0.1:5000 (got '{url}').");
+                    return;
+                }
+        });
         var log = new Option<bool>("--log") { Description = "Log warnings and errors of the web server to the console." };
         var cmd = new Command("serve", "Start the web app: draw a digit and see the guesses and every layer; JSON API at /api.") { models, urls, log };
         cmd.SetAction(async (r, ct) =>
@@ -35,9 +44,9 @@ public static class ServeCommand
             {
                 await app.StartAsync(ct);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or FormatException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
-                throw new LeNetException($"Cannot listen on {r.GetValue(urls)}: {e.Message} Pick another port with --urls.");
+                throw new LeNetException($"Cannot listen on {r.GetValue(urls)}: {e.Message} Pick another address or port with --urls.");
             }
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             Console.WriteLine($"Serving {string.Join(", ", catalog.Models.Select(m => m.Name))} at {string.Join(" ", addresses)}");

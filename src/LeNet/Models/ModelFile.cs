@@ -146,7 +146,12 @@ public static class ModelFile
             throw new InvalidModelFileException($"{name} is corrupted: its checksum does not match its contents.");
 
         JsonObject header;
-        try { header = JsonNode.Parse(headerText)?.AsObject() ?? throw new JsonException("empty header"); }
+        try
+        {
+            header = JsonNode.Parse(headerText)?.AsObject() ?? throw new JsonException("empty header");
+            // JsonObject finds duplicate keys only when an object is first read: read every one now.
+            Touch(header);
+        }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidModelFileException($"{name} is corrupted: unreadable header ({e.Message}).", e);
@@ -154,19 +159,38 @@ public static class ModelFile
         return new ModelFileContents
         {
             Kind = (ModelFileKind)kind,
-            Architecture = ParseArchitecture(header["architecture"] as JsonObject, name),
-            Metadata = header["metadata"] as JsonObject ?? new JsonObject(),
+            Architecture = ParseArchitecture(header["architecture"], name),
+            Metadata = header["metadata"] switch
+            {
+                null => new JsonObject(),
+                JsonObject m => m,
+                _ => throw new InvalidModelFileException($"{name} is corrupted: its header's \"metadata\" is not an object."),
+            },
             Sections = sections,
         };
     }
 
-    static ArchitectureSpec ParseArchitecture(JsonObject? a, string name)
+    static void Touch(JsonNode? node)
     {
-        if (a is null) throw new InvalidModelFileException($"{name} does not name its architecture.");
-        string arch = (string?)a["name"] ?? throw new InvalidModelFileException($"{name} does not name its architecture.");
+        if (node is JsonObject o) foreach (var (_, value) in o) Touch(value);
+        else if (node is JsonArray a) foreach (var value in a) Touch(value);
+    }
+
+    /// <summary>A header field that must be a string when present (null when absent).</summary>
+    static string? Text(JsonObject o, string field, string name) => o[field] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? text) => text,
+        var other => throw new InvalidModelFileException($"{name} is corrupted: the architecture's \"{field}\" is {other.GetValueKind().ToString().ToLowerInvariant()}, not a string."),
+    };
+
+    static ArchitectureSpec ParseArchitecture(JsonNode? node, string name)
+    {
+        if (node is not JsonObject a) throw new InvalidModelFileException($"{name} does not name its architecture.");
+        string arch = Text(a, "name", name) ?? throw new InvalidModelFileException($"{name} does not name its architecture.");
         if (!Architectures.Names.Contains(arch))
             throw new InvalidModelFileException($"{name} is a '{arch}' model, which this version of LeNet does not know.");
-        var activation = (string?)a["activation"] switch
+        var activation = Text(a, "activation", name) switch
         {
             null or "relu" => Activation.Relu,
             "tanh" => Activation.Tanh,
@@ -174,7 +198,7 @@ public static class ModelFile
             "scaledtanh" => Activation.ScaledTanh,
             var other => throw new InvalidModelFileException($"{name} uses an unknown activation '{other}'."),
         };
-        var pooling = (string?)a["pooling"] switch
+        var pooling = Text(a, "pooling", name) switch
         {
             null or "max" => PoolingKind.Max,
             "average" => PoolingKind.Average,

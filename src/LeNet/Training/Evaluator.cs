@@ -23,6 +23,7 @@ public static class Evaluator
 {
     public static EvaluationResult Evaluate(Network network, MnistDataset data, int threads = 0)
     {
+        if (data.Count == 0) throw new LeNetException("The test set is empty: there is nothing to evaluate.");
         int n = data.Count, k = Loss.Classes;
         var probs = new float[n * k];
         var raw = new float[n * k];

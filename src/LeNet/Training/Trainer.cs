@@ -31,6 +31,7 @@ public sealed class Trainer
         _train = train.Take(options.Limit);
         _test = test;
         if (_train.Count == 0) throw new LeNetException("The training set is empty.");
+        if (test.Count == 0) throw new LeNetException("The test set is empty: a run reports its test accuracy after every epoch.");
         _net = Architectures.Build(options.Architecture);
         _net.Initialize(options.Seed);
         _opt = Optimizer.Create(options.Optimizer, _net.Parameters.Length);

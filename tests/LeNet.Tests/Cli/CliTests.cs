@@ -49,6 +49,20 @@ public class CliTests
         NoStackTrace(stderr);
     }
 
+    [Theory]
+    [InlineData("serve --urls notaurl", "--urls takes http:// or https:// addresses")]
+    [InlineData("train --epochs abc", "--epochs takes a whole number (got 'abc')")]
+    [InlineData("train --lr fast", "--lr takes a number (got 'fast')")]
+    [InlineData("train --batch 0", "--batch must be between 1 and 65536 (got 0)")]
+    public void Bad_options_get_one_plain_error_line(string command, string message)
+    {
+        var (code, stdout, stderr) = Lenet(command.Split(' '));
+        Assert.NotEqual(0, code);
+        Assert.Contains("error: " + message, stderr);
+        Assert.DoesNotContain("System.", stderr);
+        NoStackTrace(stderr + stdout);
+    }
+
     [Fact]
     public void Train_fast_uses_its_recipe_and_lets_explicit_options_override_it()
     {

@@ -47,6 +47,38 @@ public class ModelFileTests
         return path;
     }
 
+    // The saved file with its JSON header replaced (lengths and checksum made consistent again), as a
+    // careless or hostile writer could produce it.
+    byte[] WithHeader(byte[] header)
+    {
+        var bytes = File.ReadAllBytes(Saved("header.lenet"));
+        int at = 8 + 4 + 4, old = BitConverter.ToInt32(bytes, at);
+        var body = bytes[..at].Concat(BitConverter.GetBytes(header.Length)).Concat(header).Concat(bytes[(at + 4 + old)..^32]).ToArray();
+        return body.Concat(System.Security.Cryptography.SHA256.HashData(body)).ToArray();
+    }
+
+    [Theory]
+    [InlineData("{\"architecture\":{\"name\":5}}", "\"name\" is number")]
+    [InlineData("{\"architecture\":{\"name\":true}}", "\"name\" is true")]
+    [InlineData("{\"architecture\":{\"name\":[\"lenet5\"]}}", "\"name\" is array")]
+    [InlineData("{\"architecture\":{\"name\":\"lenet5\",\"activation\":{}}}", "\"activation\" is object")]
+    [InlineData("{\"architecture\":[]}", "does not name its architecture")]
+    [InlineData("{\"architecture\":{\"name\":\"lenet5\"},\"metadata\":7}", "\"metadata\" is not an object")]
+    [InlineData("{\"architecture\":{\"name\":\"lenet5\"},\"architecture\":{\"name\":\"lenet5\"}}", "unreadable header")]
+    [InlineData("[1,2]", "unreadable header")]
+    public void Load_rejects_header_fields_of_the_wrong_type_by_name(string header, string message)
+    {
+        var e = Assert.Throws<InvalidModelFileException>(() => ModelFile.Parse(WithHeader(System.Text.Encoding.UTF8.GetBytes(header)), "m.lenet"));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Load_rejects_a_header_that_is_not_utf8()
+    {
+        var e = Assert.Throws<InvalidModelFileException>(() => ModelFile.Parse(WithHeader([(byte)'{', 0xFF, 0xFE, (byte)'}']), "m.lenet"));
+        Assert.Contains("unreadable header", e.Message);
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(10)]

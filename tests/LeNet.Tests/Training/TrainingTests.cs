@@ -103,6 +103,14 @@ public class TrainingTests
     }
 
     [Fact]
+    public void An_empty_test_set_is_refused_rather_than_scored_zero()
+    {
+        var empty = new LeNet.Data.MnistDataset([], [], "empty");
+        Assert.Contains("test set is empty", Assert.Throws<LeNetException>(() => new Trainer(Quick(), Train, empty)).Message);
+        Assert.Contains("test set is empty", Assert.Throws<LeNetException>(() => Evaluator.Evaluate(Architectures.Build(Architectures.Default(Architectures.LeNet5)), empty)).Message);
+    }
+
+    [Fact]
     public void Metrics_log_has_a_header_and_a_row_per_epoch()
     {
         var log = Path.Combine(TestPaths.NewTempDirectory(), "run.csv");
