@@ -17,7 +17,12 @@ public sealed record PredictResponse(string Model, int Digit, float[] Probabilit
 
 public static class PredictApi
 {
-    const string Expected = "Send an image (PNG, JPEG, BMP) or JSON {\"pixels\": [784 numbers 0–255]}.";
+    const string Expected = "Send an image (PNG, JPEG, BMP, GIF, WebP) or JSON {\"pixels\": [784 numbers 0–255]}.";
+
+    // Decoding an image may take up to 64 MB for a moment (DigitPreprocessor): at most one decode per
+    // core runs at once, the others wait their turn for a while, then get a 503 to retry.
+    static readonly SemaphoreSlim DecodeSlots = new(Math.Max(1, Environment.ProcessorCount));
+    static readonly TimeSpan DecodeWait = TimeSpan.FromSeconds(10);
 
     public static RouteGroupBuilder MapPredictApi(this RouteGroupBuilder api)
     {
@@ -50,7 +55,8 @@ public static class PredictApi
             if (file.Length > WebServer.MaxBodyBytes) return TooLarge();
             using var ms = new MemoryStream();
             await file.CopyToAsync(ms, ct);
-            var digit = Preprocess(ms.ToArray(), string.IsNullOrWhiteSpace(file.FileName) ? "The uploaded file" : Path.GetFileName(file.FileName));
+            var digit = await PreprocessAsync(ms.ToArray(), string.IsNullOrWhiteSpace(file.FileName) ? "The uploaded file" : Path.GetFileName(file.FileName), ct);
+            if (digit is null) return Busy(request);
             (pixels, inverted) = (digit.Pixels28, digit.Inverted);
         }
         else
@@ -66,7 +72,8 @@ public static class PredictApi
             }
             else
             {
-                var digit = Preprocess(body, "The request body");
+                var digit = await PreprocessAsync(body, "The request body", ct);
+                if (digit is null) return Busy(request);
                 (pixels, inverted) = (digit.Pixels28, digit.Inverted);
             }
         }
@@ -90,8 +97,19 @@ public static class PredictApi
             pixels.Select(b => (int)b).ToArray(), inverted, outputs));
     }
 
-    static PreprocessedDigit Preprocess(byte[] data, string name) =>
-        DigitPreprocessor.FromBytes(data, name, WebServer.MaxImagePixels, WebServer.MaxImageSide);
+    /// <summary>The preprocessed digit, or null when no decode slot came free in time.</summary>
+    static async Task<PreprocessedDigit?> PreprocessAsync(byte[] data, string name, CancellationToken ct)
+    {
+        if (!await DecodeSlots.WaitAsync(DecodeWait, ct)) return null;
+        try { return DigitPreprocessor.FromBytes(data, name, WebServer.MaxImagePixels, WebServer.MaxImageSide); }
+        finally { DecodeSlots.Release(); }
+    }
+
+    static IResult Busy(HttpRequest request)
+    {
+        request.HttpContext.Response.Headers.RetryAfter = "1";
+        return ApiError.Result(StatusCodes.Status503ServiceUnavailable, "The server is busy decoding other images; retry in a second.");
+    }
 
     internal static IResult UnknownModel(ModelCatalog catalog, string name) =>
         ApiError.Result(404, $"Unknown model '{name}'. Available: {string.Join(", ", catalog.Models.Select(m => m.Name))}.");

@@ -47,29 +47,82 @@ public static class DigitPreprocessor
         if (pixels > maxPixels)
             throw new ImageTooLargeException($"{name} is too large: {info.Width}x{info.Height} is {pixels / 1e6:F1} megapixels; the limit is {maxPixels / 1e6:F0}.");
 
-        // Decode at a reduced scale where the codec supports it (JPEG), else at full size.
-        float want = Math.Min(1f, (float)WorkingSide / Math.Max(info.Width, info.Height));
-        var size = codec.GetScaledDimensions(want);
-        if (size.Width <= 0 || size.Height <= 0) size = info.Size;
-        var decodeInfo = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(decodeInfo);
-        var result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
-        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
-        {
-            decodeInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            bitmap.TryAllocPixels(decodeInfo);
-            result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
-            if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
-                throw new InvalidImageException($"{name} could not be decoded: {Describe(result)}.");
-        }
+        using var bitmap = Decode(codec, info, name);
         using var oriented = Orient(bitmap, codec.EncodedOrigin);
         var (gray, w, h) = ToGray(oriented, WorkingSide);
         return FromGray(gray, w, h, info.Width, info.Height, name);
     }
 
+    // Decoding memory is bounded by what the preprocessor needs, not by the size a header declares:
+    // a large image is decoded at a reduced scale where the codec can (JPEG); otherwise whole, up to
+    // FullDecodePixels (64 MB of pixels), and box-filtered down to at most WorkingSide per side at once,
+    // so nothing after the decode holds more than the small image. A file that ends early is refused.
+    const long FullDecodePixels = 16_000_000;
+
+    static SKBitmap Decode(SKCodec codec, SKImageInfo info, string name)
+    {
+        int longest = Math.Max(info.Width, info.Height);
+        if (longest <= 2 * WorkingSide) return DecodeWhole(codec, new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), name);
+        var scaled = codec.GetScaledDimensions((float)WorkingSide / longest);
+        if (scaled.Width > 0 && scaled.Height > 0 && (long)scaled.Width * scaled.Height * 4 <= (long)info.Width * info.Height)
+            return DecodeWhole(codec, new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), name);
+        if ((long)info.Width * info.Height > FullDecodePixels)
+            throw new ImageTooLargeException($"{name} is too large to read: {info.Width}x{info.Height}, and its format cannot be decoded at a reduced size; the limit is {FullDecodePixels / 1_000_000} megapixels.");
+        using var whole = DecodeWhole(codec, new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), name);
+        return BoxDown(whole, WorkingSide);
+    }
+
+    static SKBitmap DecodeWhole(SKCodec codec, SKImageInfo decodeInfo, string name)
+    {
+        var bitmap = new SKBitmap();
+        if (!bitmap.TryAllocPixels(decodeInfo))
+        {
+            bitmap.Dispose();
+            throw new ImageTooLargeException($"{name} is too large to decode here ({decodeInfo.Width}x{decodeInfo.Height}).");
+        }
+        var result = codec.GetPixels(decodeInfo, bitmap.GetPixels());
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new InvalidImageException($"{name} could not be decoded: {Describe(result)}.");
+        }
+        return bitmap;
+    }
+
+    /// <summary>The image averaged over boxes to at most maxSide per side; colour weighted by opacity.</summary>
+    static SKBitmap BoxDown(SKBitmap src, int maxSide)
+    {
+        int w = src.Width, h = src.Height, longest = Math.Max(w, h);
+        int ow = Math.Max(1, (int)((long)w * maxSide / longest)), oh = Math.Max(1, (int)((long)h * maxSide / longest));
+        var sums = new float[ow * oh * 4];
+        var counts = new int[ow * oh];
+        var px = src.GetPixelSpan();
+        for (int y = 0; y < h; y++)
+        {
+            int rowOut = (int)((long)y * oh / h) * ow;
+            for (int x = 0; x < w; x++)
+            {
+                int o = rowOut + (int)((long)x * ow / w), i = 4 * (y * w + x);
+                float a = px[i + 3];
+                sums[4 * o] += px[i] * a; sums[4 * o + 1] += px[i + 1] * a; sums[4 * o + 2] += px[i + 2] * a; sums[4 * o + 3] += a;
+                counts[o]++;
+            }
+        }
+        var dst = new SKBitmap(new SKImageInfo(ow, oh, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var d = dst.GetPixelSpan();
+        for (int i = 0; i < ow * oh; i++)
+        {
+            float a = sums[4 * i + 3];
+            for (int c = 0; c < 3; c++) d[4 * i + c] = (byte)Math.Clamp(MathF.Round(a > 0 ? sums[4 * i + c] / a : 0), 0, 255);
+            d[4 * i + 3] = (byte)Math.Clamp(MathF.Round(counts[i] > 0 ? a / counts[i] : 0), 0, 255);
+        }
+        return dst;
+    }
+
     static string Describe(SKCodecResult r) => r switch
     {
-        SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput => "the file is truncated or corrupted",
+        SKCodecResult.IncompleteInput => "the file is truncated (it ends before its last row)",
+        SKCodecResult.ErrorInInput => "the file is truncated or corrupted",
         SKCodecResult.InvalidInput => "the file is corrupted",
         SKCodecResult.Unimplemented => "this kind of image is not supported",
         _ => r.ToString(),

@@ -127,6 +127,34 @@ public class PreprocessorTests
         Assert.Contains("60.0 megapixels", e.Message);
     }
 
+    [Fact]
+    public void A_tiny_file_declaring_a_huge_png_is_refused_without_decoding_it()
+    {
+        // 50,000 x 1,000: under the 50-megapixel limit, but a PNG cannot be decoded at a reduced size,
+        // so its pixels would take 200 MB.
+        var e = Assert.Throws<ImageTooLargeException>(() => DigitPreprocessor.FromBytes(PngHeader(50_000, 1_000), "bomb.png"));
+        Assert.Contains("cannot be decoded at a reduced size", e.Message);
+    }
+
+    [Fact]
+    public void An_image_whose_rows_end_early_is_refused_as_truncated()
+    {
+        var png = Png(300, 300, SKColors.White, c => c.DrawRect(140, 50, 20, 200, new SKPaint { Color = SKColors.Black }));
+        var e = Assert.Throws<InvalidImageException>(() => DigitPreprocessor.FromBytes(png[..(png.Length * 2 / 3)], "cut.png"));
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
+    public void A_large_png_is_read_through_a_small_copy()
+    {
+        // 3,000 x 3,000: decoded whole, then box-filtered to the working size at once.
+        var png = Png(3000, 3000, SKColors.White, c => c.DrawRect(1400, 600, 200, 1800, new SKPaint { Color = SKColors.Black }));
+        var digit = DigitPreprocessor.FromBytes(png, "big.png");
+        Assert.True(digit.Inverted);
+        Assert.Equal(3000, digit.SourceWidth);
+        Assert.True(digit.Pixels28.Count(p => p > 128) > 20);
+    }
+
     static byte[] PngHeader(int w, int h)
     {
         var ihdr = new byte[17];
