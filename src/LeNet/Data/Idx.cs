@@ -79,34 +79,88 @@ public static class Idx
         }
     }
 
-    /// <summary>Reads a whole stream, decompressing when it starts with the gzip signature.</summary>
+    /// <summary>Largest IDX file read, plain or decompressed (MNIST's training images: 47 MB).</summary>
+    const long MaxFileBytes = 1L << 30;
+
+    /// <summary>
+    /// Reads a whole IDX file, decompressing it when it starts with the gzip signature. Decompression
+    /// stops at the length the IDX header implies (a file that would expand past it is refused before
+    /// it does), and the gzip trailer's CRC-32 and length are checked.
+    /// </summary>
     public static byte[] ReadAll(Stream stream, string name)
     {
-        var buffered = new BufferedStream(stream);
-        int b0 = buffered.ReadByte(), b1 = buffered.ReadByte();
-        using var ms = new MemoryStream();
-        if (b0 >= 0) ms.WriteByte((byte)b0);
-        if (b1 >= 0) ms.WriteByte((byte)b1);
-        if (b0 == 0x1F && b1 == 0x8B)
+        var compressed = ReadBounded(stream, name);
+        if (compressed.Length < 2 || compressed[0] != 0x1F || compressed[1] != 0x8B) return compressed;
+        if (compressed.Length < 18) throw new InvalidDataFileException($"{name}: the gzip data is truncated (no trailer).");
+        uint crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(compressed.Length - 8));
+        uint size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(compressed.Length - 4));
+        try
         {
-            ms.SetLength(0);
-            var rest = new MemoryStream();
-            rest.Write([0x1F, 0x8B]);
-            buffered.CopyTo(rest);
-            rest.Position = 0;
-            try
+            using var gz = new GZipStream(new MemoryStream(compressed, writable: false), CompressionMode.Decompress);
+            var header = new byte[16];
+            int got = ReadUpTo(gz, header);
+            // A header that is not IDX: its first bytes are enough for the parser to say what is wrong.
+            if (ExpectedLength(header.AsSpan(0, got)) is not long expected) return header[..got];
+            if (expected > MaxFileBytes)
+                throw new InvalidDataFileException($"{name}: its IDX header promises {expected:N0} bytes, over the {MaxFileBytes / (1 << 20):N0} MB this reader takes.");
+            if ((uint)expected != size && expected > got)
+                throw new InvalidDataFileException($"{name}: its gzip trailer says {size:N0} bytes but its IDX header implies {expected:N0}; it is corrupted or not what it claims.");
+            // Grown as data arrives (a header that lies about a short file allocates nothing more), never past expected.
+            using var data = new MemoryStream((int)Math.Min(expected, 1 << 24));
+            data.Write(header, 0, got);
+            var buffer = new byte[81920];
+            int read;
+            while ((read = gz.Read(buffer)) > 0)
             {
-                using var gz = new GZipStream(rest, CompressionMode.Decompress);
-                gz.CopyTo(ms);
+                if (data.Length + read > expected)
+                    throw new InvalidDataFileException($"{name}: the gzip data expands past the {expected:N0} bytes its IDX header implies; refused before decompressing the rest.");
+                data.Write(buffer, 0, read);
             }
-            catch (InvalidDataException e)
-            {
-                throw new InvalidDataFileException($"{name}: the gzip data is corrupted or truncated ({e.Message}).", e);
-            }
+            var bytes = data.ToArray();
+            if (bytes.Length == expected && Crc32(bytes) != crc)
+                throw new InvalidDataFileException($"{name}: the gzip data is corrupted (its CRC-32 does not match).");
+            return bytes;
         }
-        else buffered.CopyTo(ms);
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataFileException($"{name}: the gzip data is corrupted or truncated ({e.Message}).", e);
+        }
+    }
+
+    static byte[] ReadBounded(Stream stream, string name)
+    {
+        using var ms = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            if (ms.Length + read > MaxFileBytes) throw new InvalidDataFileException($"{name} is over {MaxFileBytes / 1_000_000:N0} MB, more than any IDX file of at most {MaxItems:N0} items.");
+            ms.Write(buffer, 0, read);
+        }
         return ms.ToArray();
     }
+
+    static int ReadUpTo(Stream s, Span<byte> buffer)
+    {
+        int total = 0, read;
+        while (total < buffer.Length && (read = s.Read(buffer[total..])) > 0) total += read;
+        return total;
+    }
+
+    /// <summary>The whole file's length from its IDX header, or null when the header is not one.</summary>
+    static long? ExpectedLength(ReadOnlySpan<byte> header)
+    {
+        if (header.Length < 8) return null;
+        int magic = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header), count = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[4..]);
+        if (count < 0 || count > MaxItems) return null;
+        if (magic == LabelMagic) return 8L + count;
+        if (magic != ImageMagic || header.Length < 16) return null;
+        int rows = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[8..]), cols = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[12..]);
+        if (rows <= 0 || cols <= 0 || rows > 1024 || cols > 1024) return null;
+        return 16L + (long)count * rows * cols;
+    }
+
+    static uint Crc32(ReadOnlySpan<byte> data) => System.IO.Hashing.Crc32.HashToUInt32(data);
 
     static void RequireHeader(byte[] data, int size, string name, string kind)
     {

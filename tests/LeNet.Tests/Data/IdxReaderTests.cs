@@ -26,6 +26,48 @@ public class IdxReaderTests
     static byte[] ImageFile(int count, int rows = 28, int cols = 28) =>
         [.. Header(2051, count, rows, cols), .. Enumerable.Range(0, count * rows * cols).Select(i => (byte)(i % 251))];
 
+    static byte[] Gzip(byte[] bytes)
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gz.Write(bytes);
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public void A_gzip_bomb_is_refused_before_it_expands()
+    {
+        // A label file whose header says 100 labels, followed by 200 MB of zeros (a few hundred KB gzipped):
+        // reading stops at the 108 bytes the header implies. The trailer is made to agree with the header.
+        var path = Path.Combine(Dir, "bomb-labels.gz");
+        using (var f = File.Create(path))
+        {
+            using (var gz = new GZipStream(f, CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                gz.Write(Header(2049, 100));
+                var zeros = new byte[1 << 20];
+                for (int i = 0; i < 200; i++) gz.Write(zeros);
+            }
+            f.Seek(-4, SeekOrigin.End);
+            f.Write(BitConverter.GetBytes(108));
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataFileException>(() => Idx.ReadLabels(path));
+        Assert.Contains("expands past the 108 bytes", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "read far past the header's length");
+    }
+
+    [Fact]
+    public void Gzip_trailers_are_checked()
+    {
+        var good = Gzip([.. Header(2049, 3), 1, 2, 3]);
+        Assert.Equal(new byte[] { 1, 2, 3 }, Idx.ReadLabels(WriteFile("labels-good.gz", good)));
+        Assert.Matches("truncated|corrupted", Assert.Throws<InvalidDataFileException>(() => Idx.ReadLabels(WriteFile("labels-cut.gz", good[..^5]))).Message);
+        Assert.Matches("trailer|corrupted", Assert.Throws<InvalidDataFileException>(() => Idx.ReadLabels(WriteFile("labels-garbage.gz", [.. good, 9, 9, 9, 9, 9, 9, 9, 9, 9]))).Message);
+        var badCrc = (byte[])good.Clone();
+        badCrc[^8] ^= 0x55;
+        Assert.Contains("corrupted", Assert.Throws<InvalidDataFileException>(() => Idx.ReadLabels(WriteFile("labels-crc.gz", badCrc))).Message);
+    }
+
     [Fact]
     public void Idx_reader_reads_raw_and_gzipped_files_alike()
     {
