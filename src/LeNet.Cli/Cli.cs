@@ -12,6 +12,7 @@ public static class Cli
 
     public static int Run(RootCommand root, string[] args)
     {
+        RequirePaths(root);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -28,11 +29,30 @@ public static class Cli
             Console.Error.WriteLine($"error: {Message(e)}");
             return Failed;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A path that cannot be read or written: missing, a file where a folder should be, read-only, a full disk.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
         catch (OutOfMemoryException)
         {
             Console.Error.WriteLine("error: out of memory; try a smaller --batch or --limit.");
             return Failed;
         }
+    }
+
+    /// <summary>Every option that takes a file or folder (its help name says so) refuses an empty path at parse time.</summary>
+    static void RequirePaths(Command command)
+    {
+        foreach (var option in command.Options)
+            if (option is Option<string> path && option.HelpName is { } help && (help.Contains("FILE") || help.Contains("DIR") || help.StartsWith("OUT")))
+                path.Validators.Add(r =>
+                {
+                    if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.GetValueOrDefault<string>()))
+                        r.AddError($"{option.Name} needs a path, not an empty string.");
+                });
+        foreach (var sub in command.Subcommands) RequirePaths(sub);
     }
 
     /// <summary>A parse error without .NET type names: "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'" → "--epochs takes a whole number (got 'abc')."</summary>

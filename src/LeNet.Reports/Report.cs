@@ -43,54 +43,73 @@ public static class Report
             digitLabel = $"test image 0 (a {options.TestSet.Labels[0]})";
         }
 
-        Directory.CreateDirectory(options.OutDir);
-        var pictures = new List<string>();
-        void Save(string file, byte[] png)
+        // Everything is written to a temporary folder inside the report's, then moved into place file by
+        // file, index.html last: a failure (a full disk, an unwritable path) leaves the old report whole.
+        string outDir = Path.GetFullPath(options.OutDir);
+        Directory.CreateDirectory(outDir);
+        string staging = Path.Combine(outDir, $".report.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(staging);
+        try
         {
-            File.WriteAllBytes(Path.Combine(options.OutDir, file), png);
-            pictures.Add(file);
+            var result = WriteTo(staging, outDir);
+            foreach (var file in result.Pictures.Append("index.html"))
+                File.Move(Path.Combine(staging, file), Path.Combine(outDir, file), overwrite: true);
+            return result;
+        }
+        finally
+        {
+            try { Directory.Delete(staging, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
 
-        progress?.Invoke($"Evaluating {Path.GetFileName(options.ModelPath)} on {options.TestSet.Count:N0} test images");
-        var main = Evaluate(options.ModelPath, options.TestSet, options.Threads);
-        ModelReport? other = null;
-        if (options.ComparePath is not null)
+        ReportResult WriteTo(string dir, string final)
         {
-            progress?.Invoke($"Evaluating {Path.GetFileName(options.ComparePath)}");
-            other = Evaluate(options.ComparePath, options.TestSet, options.Threads);
-            if (other.Name == main.Name) other = other with { Name = other.Name + " (compared)" };
-        }
+            var pictures = new List<string>();
+            void Save(string file, byte[] png)
+            {
+                File.WriteAllBytes(Path.Combine(dir, file), png);
+                pictures.Add(file);
+            }
 
-        progress?.Invoke("Drawing the pictures");
-        if (log is not null)
-        {
-            Save("training-loss.png", Charts.Loss(log, $"Loss while training {main.Name}"));
-            Save("training-accuracy.png", Charts.Accuracy(log, $"Accuracy while training {main.Name}"));
-            Save("learning-rate.png", Charts.LearningRate(log));
-        }
-        var sections = new List<(ModelReport M, string Prefix)> { (main, "") };
-        if (other is not null) sections.Add((other, "compare-"));
-        foreach (var (m, prefix) in sections)
-        {
-            Save($"{prefix}confusion-matrix.png", Charts.ConfusionMatrix(m.Evaluation.Confusion, $"Confusion matrix: {m.Name} ({m.Evaluation.Accuracy * 100:F2}%)"));
-            if (other is null) Save("per-class-accuracy.png", Charts.PerClassAccuracy(m.Evaluation.PerClass, m.Name));
-            Save($"{prefix}misclassified.png", Pictures.Gallery(m.Mistakes, i => options.TestSet.Image(i).ToArray(),
-                $"Misclassified test digits: {m.Name} ({m.Mistakes.Count:N0} of {m.Evaluation.Count:N0})"));
-            var trace = m.Network.Trace(digit);
-            Save($"{prefix}feature-maps.png", Pictures.FeatureMaps(m.Network, trace, $"Feature maps: {m.Name} reading {digitLabel} as {trace.Digit}"));
-            foreach (var conv in m.Network.Layers.OfType<Conv2d>())
-                Save($"{prefix}kernels-{conv.Name}.png", Pictures.Kernels(m.Network, conv, $"Kernels of {conv.Name}: {m.Name}"));
-        }
-        if (other is not null)
-        {
-            Save("per-class-accuracy.png", Charts.PerClassAccuracy(main.Evaluation.PerClass, main.Name, other.Evaluation.PerClass, other.Name));
-            Save("accuracy-difference.png", Charts.AccuracyDifference(main.Evaluation.PerClass, other.Evaluation.PerClass, main.Name, other.Name));
-        }
-        if (sections.Any(s => s.M.Network.Layers.OfType<RbfOutput>().Any())) Save("rbf-bitmaps.png", Pictures.RbfBitmaps());
+            progress?.Invoke($"Evaluating {Path.GetFileName(options.ModelPath)} on {options.TestSet.Count:N0} test images");
+            var main = Evaluate(options.ModelPath, options.TestSet, options.Threads);
+            ModelReport? other = null;
+            if (options.ComparePath is not null)
+            {
+                progress?.Invoke($"Evaluating {Path.GetFileName(options.ComparePath)}");
+                other = Evaluate(options.ComparePath, options.TestSet, options.Threads);
+                if (other.Name == main.Name) other = other with { Name = other.Name + " (compared)" };
+            }
 
-        string index = Path.Combine(options.OutDir, "index.html");
-        File.WriteAllText(index, Html(options, log, main, other, digit, digitLabel, pictures));
-        return new ReportResult(index, pictures, main, other);
+            progress?.Invoke("Drawing the pictures");
+            if (log is not null)
+            {
+                Save("training-loss.png", Charts.Loss(log, $"Loss while training {main.Name}"));
+                Save("training-accuracy.png", Charts.Accuracy(log, $"Accuracy while training {main.Name}"));
+                Save("learning-rate.png", Charts.LearningRate(log));
+            }
+            var sections = new List<(ModelReport M, string Prefix)> { (main, "") };
+            if (other is not null) sections.Add((other, "compare-"));
+            foreach (var (m, prefix) in sections)
+            {
+                Save($"{prefix}confusion-matrix.png", Charts.ConfusionMatrix(m.Evaluation.Confusion, $"Confusion matrix: {m.Name} ({m.Evaluation.Accuracy * 100:F2}%)"));
+                if (other is null) Save("per-class-accuracy.png", Charts.PerClassAccuracy(m.Evaluation.PerClass, m.Name));
+                Save($"{prefix}misclassified.png", Pictures.Gallery(m.Mistakes, i => options.TestSet.Image(i).ToArray(),
+                    $"Misclassified test digits: {m.Name} ({m.Mistakes.Count:N0} of {m.Evaluation.Count:N0})"));
+                var trace = m.Network.Trace(digit);
+                Save($"{prefix}feature-maps.png", Pictures.FeatureMaps(m.Network, trace, $"Feature maps: {m.Name} reading {digitLabel} as {trace.Digit}"));
+                foreach (var conv in m.Network.Layers.OfType<Conv2d>())
+                    Save($"{prefix}kernels-{conv.Name}.png", Pictures.Kernels(m.Network, conv, $"Kernels of {conv.Name}: {m.Name}"));
+            }
+            if (other is not null)
+            {
+                Save("per-class-accuracy.png", Charts.PerClassAccuracy(main.Evaluation.PerClass, main.Name, other.Evaluation.PerClass, other.Name));
+                Save("accuracy-difference.png", Charts.AccuracyDifference(main.Evaluation.PerClass, other.Evaluation.PerClass, main.Name, other.Name));
+            }
+            if (sections.Any(s => s.M.Network.Layers.OfType<RbfOutput>().Any())) Save("rbf-bitmaps.png", Pictures.RbfBitmaps());
+
+            File.WriteAllText(Path.Combine(dir, "index.html"), Html(options, log, main, other, digit, digitLabel, pictures));
+            return new ReportResult(Path.Combine(final, "index.html"), pictures, main, other);
+        }
     }
 
     static ModelReport Evaluate(string path, MnistDataset data, int threads)

@@ -254,12 +254,35 @@ public static class ModelFile
 /// <summary>Writes files so a crash never leaves a half-written one: temp file in the same folder, flush, rename.</summary>
 public static class AtomicFile
 {
+    /// <summary>Deletes temp files of this name left by a writer that was killed (its process is gone).</summary>
+    static void RemoveStale(string dir, string name)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+            {
+                var parts = Path.GetFileName(file)[(name.Length + 2)..].Split('.');
+                if (parts.Length != 3 || !int.TryParse(parts[0], out int pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+                File.Delete(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // best effort
+    }
+
+    static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     public static void Write(string path, params byte[][] parts)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir)) throw new LeNetException($"Folder does not exist: {dir}");
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        RemoveStale(dir, Path.GetFileName(full));
         try
         {
             using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

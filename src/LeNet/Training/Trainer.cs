@@ -131,10 +131,11 @@ public sealed class Trainer
             _stepInEpoch = 0; _lossSum = 0; _correct = 0; _seen = 0;
             if (LogPath is not null)
                 MetricsLog.Append(LogPath, new MetricsRow(result.Epoch, result.Step, result.TrainLoss, result.TrainAccuracy, result.TestLoss, result.TestAccuracy, lr, result.Seconds));
-            if (ModelPath is not null) ModelFile.Save(ModelPath, _net, Metadata());
+            // The checkpoint first: killed between the two writes, the run still resumes from it (and writes the model again).
             _epoch++;
             SaveCheckpoint(clock.Elapsed.TotalSeconds);
             _epoch--;
+            if (ModelPath is not null) ModelFile.Save(ModelPath, _net, Metadata());
             EpochCompleted?.Invoke(result);
         }
         return new TrainingResult { Network = _net, History = _history, FinalEvaluation = lastTest };

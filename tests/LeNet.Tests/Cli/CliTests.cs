@@ -63,6 +63,32 @@ public class CliTests
         NoStackTrace(stderr + stdout);
     }
 
+    [Theory]
+    [InlineData("report --out /proc/lenet-report --data MNIST --model MODEL")]
+    [InlineData("report --out MODEL/sub --data MNIST --model MODEL")]
+    [InlineData("export MODEL --onnx /proc/lenet.onnx")]
+    [InlineData("eval --model MODEL --data MNIST --wrong /proc/wrong")]
+    public void Unwritable_output_paths_get_one_error_line(string command)
+    {
+        var args = command.Replace("MNIST", TestPaths.SmallMnist).Replace("MODEL", TestPaths.PretrainedModel).Split(' ');
+        var (code, stdout, stderr) = Lenet(args);
+        Assert.Equal(1, code);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: "));
+        NoStackTrace(stderr + stdout);
+    }
+
+    [Theory]
+    [InlineData("export MODEL --onnx", "--onnx needs a path")]
+    [InlineData("report --model MODEL --out", "--out needs a path")]
+    [InlineData("eval --model MODEL --wrong", "--wrong needs a path")]
+    public void Empty_paths_are_refused(string command, string message)
+    {
+        var args = command.Replace("MODEL", TestPaths.PretrainedModel).Split(' ').Append("").ToArray();
+        var (code, _, stderr) = Lenet(args);
+        Assert.Equal(2, code);
+        Assert.Contains("error: " + message, stderr);
+    }
+
     [Fact]
     public void Train_fast_uses_its_recipe_and_lets_explicit_options_override_it()
     {

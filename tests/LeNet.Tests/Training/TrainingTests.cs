@@ -102,6 +102,53 @@ public class TrainingTests
         Assert.DoesNotContain("--", Assert.Throws<InvalidOptionException>(() => new Trainer(Quick() with { Threads = 0 }, Train, Test)).Message);
     }
 
+    [Theory]
+    [InlineData(-5, 0)]
+    [InlineData(99, 0)]
+    [InlineData(0, 1_000_000_000)]
+    [InlineData(0, -1)]
+    public void A_checkpoint_with_an_impossible_place_in_the_run_is_refused(int epoch, int stepInEpoch)
+    {
+        var options = Quick(epochs: 2, limit: 320);
+        var trainer = new Trainer(options, Train, Test);
+        var path = Path.Combine(TestPaths.NewTempDirectory(), "bad.ckpt");
+        var opt = Optimizer.Create(options.Optimizer, trainer.Network.Parameters.Length);
+        Checkpoint.Save(path, trainer.Network, opt, new System.Text.Json.Nodes.JsonObject { ["options"] = options.ToJson() },
+            new TrainingState(epoch, stepInEpoch, 0, 0, 0, 0, 0, []));
+        var e = Assert.ThrowsAny<LeNetException>(() => Trainer.Resume(path, Train, Test));
+        Assert.IsType<InvalidModelFileException>(e);
+    }
+
+    [Fact]
+    public void A_checkpoint_without_its_training_state_fields_is_refused_by_name()
+    {
+        var options = Quick(epochs: 1, limit: 320);
+        var trainer = new Trainer(options, Train, Test);
+        var path = Path.Combine(TestPaths.NewTempDirectory(), "holes.ckpt");
+        var meta = new System.Text.Json.Nodes.JsonObject { ["options"] = options.ToJson() };
+        Checkpoint.Save(path, trainer.Network, Optimizer.Create(options.Optimizer, trainer.Network.Parameters.Length), meta, new TrainingState(0, 0, 0, 0, 0, 0, 0, []));
+        // Remove "history" and make "epoch" a string, then write the file again with a valid checksum.
+        var c = ModelFile.Read(path);
+        var state = (System.Text.Json.Nodes.JsonObject)c.Metadata["checkpoint"]!;
+        state.Remove("history");
+        state["epoch"] = "three";
+        ModelFile.Write(path, c);
+        var e = Assert.Throws<InvalidModelFileException>(() => Trainer.Resume(path, Train, Test));
+        Assert.Contains("training state is damaged", e.Message);
+    }
+
+    [Fact]
+    public void Saving_removes_temp_files_that_a_killed_writer_left()
+    {
+        var dir = TestPaths.NewTempDirectory();
+        var path = Path.Combine(dir, "m.lenet");
+        var stale = Path.Combine(dir, ".m.lenet.999999999.0123456789abcdef0123456789abcdef.tmp");
+        File.WriteAllText(stale, "half a model");
+        ModelFile.Save(path, new Trainer(Quick(), Train, Test).Network);
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(path));
+    }
+
     [Fact]
     public void An_empty_test_set_is_refused_rather_than_scored_zero()
     {
