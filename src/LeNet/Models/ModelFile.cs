@@ -149,7 +149,7 @@ public static class ModelFile
         try
         {
             header = JsonNode.Parse(headerText)?.AsObject() ?? throw new JsonException("empty header");
-            // JsonObject finds duplicate keys only when an object is first read: read every one now.
+            // JsonObject finds duplicate keys, and strings their invalid UTF-8, only when first read: read everything now.
             Touch(header);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
@@ -174,6 +174,7 @@ public static class ModelFile
     {
         if (node is JsonObject o) foreach (var (_, value) in o) Touch(value);
         else if (node is JsonArray a) foreach (var value in a) Touch(value);
+        else if (node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String) _ = v.GetValue<string>();   // invalid UTF-8 shows here
     }
 
     /// <summary>A header field that must be a string when present (null when absent).</summary>
