@@ -6,6 +6,7 @@
 // so a minute in which the shared machine runs slow weighs on both sides of it.
 //   dotnet run -c Release --project bench -- --quick     (under a minute; ends with one JSON line)
 //   dotnet run -c Release --project bench                (longer, adds time to 99% test accuracy with lenet train --fast's recipe)
+//   --load [--clients 50] [--seconds 60]: lenet serve under load on loopback (throughput, p50/p99, memory).
 //   --no-torchsharp skips the TorchSharp peer (building it restores about 500 MB of packages once).
 //   --isa native|avx512|avx2|v128|all: ours and PyTorch restricted to one instruction set (ours in a
 //   child process with the runtime's switches, PyTorch with ATen's and oneDNN's); --quick runs all.
@@ -50,6 +51,7 @@ if (isa != "native" && isa != "all" && !isaSwitches.ContainsKey(isa))
 // A child measures one set: our process was started with its switches; PyTorch gets its own.
 string[] torchEnvironment = isaSwitches.TryGetValue(isa, out var sw) && args.Contains("--child") ? sw.Torch : [];
 
+if (args.Contains("--load")) return LoadTest.Run(int.Parse(Arg("--clients") ?? "50"), double.Parse(Arg("--seconds") ?? "60", CultureInfo.InvariantCulture), dataDir);
 if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Arg("--arch") ?? Architectures.LeNet5), int.Parse(Arg("--batch") ?? "16")); return 0; }
 var train = MnistDataset.Load(dataDir, train: true).Take(16384);
 var test = MnistDataset.Load(dataDir, train: false);
