@@ -201,6 +201,22 @@ public sealed class PredictApiTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task A_tiny_png_declaring_4000x4000_is_a_json_4xx()
+    {
+        // 57 bytes: a signature and a header declaring 4000x4000 greyscale, then an empty IDAT.
+        static byte[] Chunk(string type, byte[] data)
+        {
+            var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            return [.. BitConverter.GetBytes(data.Length).Reverse(), .. typed, .. BitConverter.GetBytes(System.IO.Hashing.Crc32.HashToUInt32(typed)).Reverse()];
+        }
+        byte[] ihdr = [0, 0, 0x0F, 0xA0, 0, 0, 0x0F, 0xA0, 8, 0, 0, 0, 0];
+        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
+        var (code, error) = await ErrorOf(await Client.PostAsync("api/predict", new ByteArrayContent(png)));
+        Assert.True((int)code is >= 400 and < 500, $"{code}: {error}");
+        Assert.Contains("truncated", error);
+    }
+
+    [Fact]
     public async Task Other_host_names_and_cross_site_posts_are_refused()
     {
         using var rebinding = new HttpRequestMessage(HttpMethod.Post, "api/predict") { Content = Pixels(0) };
