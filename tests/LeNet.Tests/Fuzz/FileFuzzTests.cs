@@ -56,7 +56,7 @@ public sealed class FileFuzzTests
         Contract<InvalidModelFileException>("model", i => i % 2 == 0
                 ? Mutator.Bytes(seed, rng)
                 : WithHeader(seed, i % 4 == 1 ? System.Text.Encoding.UTF8.GetBytes(Mutator.Json(header, rng).ToJsonString()) : Mutator.Bytes(seed.AsSpan(20, headerLength).ToArray(), rng)),
-            data => ModelFile.Parse(data, "fuzz.lenet").Let(c => ModelFile.ToNetwork(c, "fuzz.lenet")));
+            data => ModelFile.ToNetwork(ModelFile.Parse(data, "fuzz.lenet"), "fuzz.lenet"));
     }
 
     [Fact]
@@ -124,9 +124,4 @@ public sealed class FileFuzzTests
         var rng = new Random(4);
         Contract<InvalidImageException>("image", i => Mutator.Bytes(seeds[i % seeds.Length], rng), data => DigitPreprocessor.FromBytes(data, "fuzz.png"));
     }
-}
-
-static class Scope
-{
-    public static void Let<T>(this T value, Action<T> action) => action(value);
 }
