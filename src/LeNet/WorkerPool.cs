@@ -2,7 +2,9 @@
 // training step's data parallelism without Parallel.For's per-call tasks and closures, so a step
 // allocates nothing. The calling thread is worker 0.
 //
-// Workers spin for a short while before they block, and so does the caller while it waits for them.
+// Each run releases every worker's semaphore once and each worker takes it once per run, so a worker
+// runs exactly once per run however the two meet. Workers spin for a short while before they block,
+// and so does the caller while it waits for them.
 // A training step takes a few milliseconds and the gap between steps (the optimizer update) a few
 // tens of microseconds; a worker that blocked in between would have to be woken by the kernel at
 // every step, which on a virtual machine with an idle, halted second CPU can cost hundreds of
@@ -18,8 +20,12 @@ public sealed class WorkerPool : IDisposable
 
     readonly Thread[] _threads;
     readonly SemaphoreSlim[] _start;
-    readonly int[] _sleeping;
-    readonly CountdownEvent _done;
+    // Workers still running the current work; the one that brings it to zero releases _finished once,
+    // and Run takes that release once. (A CountdownEvent reset by the next Run could be set again by
+    // the last worker of the run before, which ran Signal's decrement but not yet its Set: that Run
+    // then returned early, and the one after it counted below zero.)
+    int _remaining;
+    readonly SemaphoreSlim _finished = new(0);
     readonly long _spinBudget;
     Action<int>? _work;
     ExceptionDispatchInfo? _error;
@@ -32,8 +38,6 @@ public sealed class WorkerPool : IDisposable
         Workers = workers;
         _spinBudget = workers <= Environment.ProcessorCount ? Stopwatch.Frequency / 500 : 0;
         _start = Enumerable.Range(0, workers).Select(_ => new SemaphoreSlim(0)).ToArray();
-        _sleeping = new int[workers];
-        _done = new CountdownEvent(1);
         _threads = new Thread[workers - 1];
         for (int i = 1; i < workers; i++)
         {
@@ -52,24 +56,23 @@ public sealed class WorkerPool : IDisposable
         if (Workers == 1) { work(0); return; }
         _work = work;
         _error = null;
-        _done.Reset(Workers - 1);
+        Volatile.Write(ref _remaining, Workers - 1);
         _generation++;
         Wake();
         try { work(0); }
         finally
         {
             long t0 = Stopwatch.GetTimestamp();
-            while (!_done.IsSet && Stopwatch.GetTimestamp() - t0 < _spinBudget) Thread.SpinWait(20);
-            _done.Wait();
+            while (Volatile.Read(ref _remaining) > 0 && Stopwatch.GetTimestamp() - t0 < _spinBudget) Thread.SpinWait(20);
+            _finished.Wait();
         }
         _error?.Throw();
     }
 
-    // Releases the workers that went to sleep; a spinning worker sees the new generation by itself.
+    // One release per worker per run: a worker blocked in Wait wakes; a spinning one finds it waiting.
     void Wake()
     {
-        for (int i = 1; i < Workers; i++)
-            if (Interlocked.Exchange(ref _sleeping[i], 0) == 1) _start[i].Release();
+        for (int i = 1; i < Workers; i++) _start[i].Release();
     }
 
     void Loop(int w)
@@ -77,21 +80,16 @@ public sealed class WorkerPool : IDisposable
         int seen = 0;
         while (true)
         {
+            // Spinning first keeps a worker that is about to be needed off the kernel's wake-up path;
+            // the Wait below then finds its release at once.
             long t0 = Stopwatch.GetTimestamp();
             while (_generation == seen && !_stopping && Stopwatch.GetTimestamp() - t0 < _spinBudget) Thread.SpinWait(20);
-            if (_generation == seen && !_stopping)
-            {
-                Interlocked.Exchange(ref _sleeping[w], 1);
-                // Run may have moved on between the check above and the flag: then whoever clears the
-                // flag decides. If Run cleared it, it also released the semaphore, which must be taken.
-                if (_generation == seen && !_stopping) _start[w].Wait();
-                else if (Interlocked.Exchange(ref _sleeping[w], 0) == 0) _start[w].Wait();
-            }
+            _start[w].Wait();
             if (_stopping) return;
             seen = _generation;
             try { _work!(w); }
             catch (Exception e) { _error ??= ExceptionDispatchInfo.Capture(e); }
-            finally { _done.Signal(); }
+            finally { if (Interlocked.Decrement(ref _remaining) == 0) _finished.Release(); }
         }
     }
 
@@ -102,6 +100,6 @@ public sealed class WorkerPool : IDisposable
         Wake();
         foreach (var t in _threads) t.Join();
         foreach (var s in _start) s.Dispose();
-        _done.Dispose();
+        _finished.Dispose();
     }
 }

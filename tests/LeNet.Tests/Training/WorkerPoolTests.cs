@@ -1,5 +1,6 @@
 // The training step's thread pool: every worker runs exactly once per Run, whether it was spinning
-// (back-to-back runs) or asleep (a pause longer than its spin budget), and errors come back.
+// (back-to-back runs) or asleep (a pause longer than its spin budget), and errors come back. (An
+// earlier pool let a worker that went to sleep just as a run began run twice, now and then.)
 using LeNet.Training;
 using Xunit;
 
@@ -16,11 +17,14 @@ public sealed class WorkerPoolTests
         using var pool = new WorkerPool(workers);
         var counts = new int[workers];
         Action<int> work = w => Interlocked.Increment(ref counts[w]);
-        for (int run = 1; run <= 300; run++)
+        // Back-to-back runs meet workers still spinning, at every phase of their loop; now and then a
+        // pause past the spin budget makes them block. Each worker must run once per run, every time.
+        for (int run = 1; run <= 5000; run++)
         {
             pool.Run(work);
             Assert.All(counts, c => Assert.Equal(run, c));
-            if (run % 100 == 0) Thread.Sleep(20);  // past the spin budget: the workers block and must be woken
+            if (run % 1000 == 0) Thread.Sleep(20);
+            else if (run % 97 == 0) Thread.SpinWait(run % 5000);
         }
     }
 
