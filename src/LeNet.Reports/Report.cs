@@ -114,7 +114,7 @@ public static class Report
 
     static ModelReport Evaluate(string path, MnistDataset data, int threads)
     {
-        var network = ModelFile.Load(path);
+        var network = PretrainedModels.Resolve(path);
         var e = Evaluator.Evaluate(network, data, threads);
         var mistakes = new List<Mistake>();
         for (int i = 0; i < e.Count; i++)

@@ -25,17 +25,8 @@ public sealed class ModelCatalog
     public static ModelCatalog Shipped()
     {
         var catalog = new ModelCatalog();
-        var assembly = typeof(ModelCatalog).Assembly;
-        var names = assembly.GetManifestResourceNames().Where(n => n.StartsWith("models/") && n.EndsWith(ModelFile.Extension))
-            .OrderBy(n => n == "models/lenet5.lenet" ? 0 : 1).ThenBy(n => n, StringComparer.Ordinal);
-        foreach (var resource in names)
-        {
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var ms = new MemoryStream();
-            stream.CopyTo(ms);
-            catalog.Add(Path.GetFileNameWithoutExtension(resource), "built-in", ModelFile.Parse(ms.ToArray(), resource));
-        }
-        if (catalog._models.Count == 0) throw new LeNetException("This build of LeNet.Web ships no models; pass --model FILE.");
+        foreach (var name in PretrainedModels.Names) catalog.Add(name, "built-in", PretrainedModels.Read(name));
+        if (catalog._models.Count == 0) throw new LeNetException("This build of LeNet ships no models; pass --model FILE.");
         return catalog;
     }
 

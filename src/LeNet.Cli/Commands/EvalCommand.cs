@@ -13,14 +13,14 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The .lenet model file to evaluate.", Required = true, HelpName = "FILE" };
+        var model = new Option<string>("--model") { Description = $"The model to evaluate: a .lenet file, or a built-in model: {string.Join(", ", PretrainedModels.Names)}.", DefaultValueFactory = _ => PretrainedModels.Default, HelpName = "FILE|NAME" };
         var data = Cli.DataOption();
         var wrong = new Option<string?>("--wrong") { Description = "Save each misclassified test image as DIR/<true>/<pred>_<index>.png.", HelpName = "DIR" };
         var json = Cli.JsonOption("accuracy, loss, perClass and confusion");
         var cmd = new Command("eval", "Evaluate a model on the test set: accuracy, loss, per-class accuracy, confusion matrix.") { model, data, wrong, json };
         cmd.SetAction(r =>
         {
-            var network = ModelFile.Load(r.GetValue(model)!);
+            var network = PretrainedModels.Resolve(r.GetValue(model)!);
             var test = MnistDataset.LoadOrEmbedded(r.GetValue(data), train: false);
             var result = Evaluator.Evaluate(network, test);
             string? wrongDir = r.GetValue(wrong);

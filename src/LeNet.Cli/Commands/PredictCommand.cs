@@ -15,7 +15,7 @@ public static class PredictCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The .lenet model file.", Required = true, HelpName = "FILE" };
+        var model = new Option<string>("--model") { Description = $"A .lenet model file, or a built-in model: {string.Join(", ", PretrainedModels.Names)}.", DefaultValueFactory = _ => PretrainedModels.Default, HelpName = "FILE|NAME" };
         var inputs = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files (PNG, JPEG, BMP, GIF, WebP) or folders of them.", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "How many guesses to show per image (1–10).", DefaultValueFactory = _ => 3, HelpName = "K" };
         top.Validators.Add(r => { if (r.GetValue(top) is < 1 or > 10) r.AddError("--top must be between 1 and 10."); });
@@ -23,7 +23,7 @@ public static class PredictCommand
         var cmd = new Command("predict", "Read handwritten digits from image files: photos of paper, scans, drawings.") { model, inputs, top, json };
         cmd.SetAction(r =>
         {
-            var network = ModelFile.Load(r.GetValue(model)!);
+            var network = PretrainedModels.Resolve(r.GetValue(model)!);
             var files = Expand(r.GetValue(inputs)!, out var missing);
             int k = r.GetValue(top);
             bool asJson = r.GetValue(json);

@@ -49,6 +49,19 @@ public class CliTests
         NoStackTrace(stderr);
     }
 
+    [Fact]
+    public void Predict_uses_the_built_in_lenet5_unless_told_otherwise()
+    {
+        var digit = Path.Combine(Work, "seven.png");
+        var pixels = LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: false).Image(0).ToArray();
+        File.WriteAllBytes(digit, LeNet.Data.DigitImages.ToPng(pixels.Select(p => (byte)(255 - p)).ToArray(), 4));
+        var (code, stdout, stderr) = Lenet("predict", digit, "--top", "1");
+        Assert.True(code == 0, stderr);
+        var (code1998, stdout1998, stderr1998) = Lenet("predict", "--model", "lenet5-1998", digit, "--top", "1", "--json");
+        Assert.True(code1998 == 0, stderr1998);
+        Assert.Equal((int)JsonNode.Parse(stdout1998)![0]!["digit"]!, int.Parse(stdout.Split(':')[1].Trim()[..1]));
+    }
+
     [Theory]
     [InlineData("serve --urls notaurl", "--urls takes http:// or https:// addresses")]
     [InlineData("train --epochs abc", "--epochs takes a whole number (got 'abc')")]
@@ -152,8 +165,10 @@ public class CliTests
         Assert.Equal(1, code);
         Assert.Contains("text.png", stderr);
         NoStackTrace(stderr);
-        (code, _, stderr) = Lenet("report", "--out", "r3");
-        Assert.Equal(2, code);
+        // Without --model: the built-in lenet5.
+        (code, _, stderr) = Lenet("report", "--data", TestPaths.SmallMnist, "--out", "r3");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(Work, "r3", "index.html")));
     }
 
     [Fact]
