@@ -1,7 +1,6 @@
 // The file readers under mutated input: a model file, a checkpoint, IDX files and images either read
 // or fail with our domain exception (one clear message), never another exception.
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using LeNet.Data;
 using LeNet.Models;
@@ -29,14 +28,6 @@ public sealed class FileFuzzTests
         Assert.Equal(Mutator.Iterations, accepted + refused);
     }
 
-    // A model file rebuilt around a header: lengths and checksum made consistent, so the header's content is what is tested.
-    static byte[] WithHeader(byte[] file, byte[] header)
-    {
-        int at = 8 + 4 + 4, old = BitConverter.ToInt32(file, at);   // signature, version, kind, then the header's length
-        var body = file[..at].Concat(BitConverter.GetBytes(header.Length)).Concat(header).Concat(file[(at + 4 + old)..^32]).ToArray();
-        return [.. body, .. SHA256.HashData(body)];
-    }
-
     static byte[] ModelBytes()
     {
         var net = Architectures.Build(Architectures.Default(Architectures.LeNet5));
@@ -55,7 +46,7 @@ public sealed class FileFuzzTests
         var rng = new Random(1);
         Contract<InvalidModelFileException>("model", i => i % 2 == 0
                 ? Mutator.Bytes(seed, rng)
-                : WithHeader(seed, i % 4 == 1 ? System.Text.Encoding.UTF8.GetBytes(Mutator.Json(header, rng).ToJsonString()) : Mutator.Bytes(seed.AsSpan(20, headerLength).ToArray(), rng)),
+                : LeNet.Tests.Models.ModelFileBytes.WithHeader(seed, i % 4 == 1 ? System.Text.Encoding.UTF8.GetBytes(Mutator.Json(header, rng).ToJsonString()) : Mutator.Bytes(seed.AsSpan(20, headerLength).ToArray(), rng)),
             data => ModelFile.ToNetwork(ModelFile.Parse(data, "fuzz.lenet"), "fuzz.lenet"));
     }
 

@@ -49,13 +49,7 @@ public class ModelFileTests
 
     // The saved file with its JSON header replaced (lengths and checksum made consistent again), as a
     // careless or hostile writer could produce it.
-    byte[] WithHeader(byte[] header)
-    {
-        var bytes = File.ReadAllBytes(Saved("header.lenet"));
-        int at = 8 + 4 + 4, old = BitConverter.ToInt32(bytes, at);
-        var body = bytes[..at].Concat(BitConverter.GetBytes(header.Length)).Concat(header).Concat(bytes[(at + 4 + old)..^32]).ToArray();
-        return body.Concat(System.Security.Cryptography.SHA256.HashData(body)).ToArray();
-    }
+    byte[] WithHeader(byte[] header) => ModelFileBytes.WithHeader(File.ReadAllBytes(Saved("header.lenet")), header);
 
     [Theory]
     [InlineData("{\"architecture\":{\"name\":5}}", "\"name\" is number")]
