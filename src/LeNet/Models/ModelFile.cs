@@ -60,6 +60,7 @@ public static class ModelFile
         foreach (var v in p)
             if (!float.IsFinite(v)) throw new InvalidModelFileException($"{name} contains parameters that are not finite numbers.");
         p.CopyTo(network.Parameters, 0);
+        network.Calibration = Calibration.FromMetadata(contents.Metadata) ?? Calibration.None;
         return network;
     }
 

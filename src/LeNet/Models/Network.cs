@@ -50,6 +50,8 @@ public sealed class Network
     public InputEncoding Encoding { get; }
     public IReadOnlyList<Layer> Layers { get; }
     public Loss Loss { get; }
+    /// <summary>How far its probabilities can be trusted (from the model file; <see cref="Calibration.None"/> if not fitted).</summary>
+    public Calibration Calibration { get; set; } = Calibration.None;
 
     /// <summary>The vector width the kernels run at on this machine: V512, V256, V128 or Scalar.</summary>
     public static string KernelWidth => Simd.Width.ToString();
@@ -244,6 +246,7 @@ public sealed class Network
     {
         var copy = Architectures.Build(Spec);
         Parameters.CopyTo(copy.Parameters, 0);
+        copy.Calibration = Calibration;
         return copy;
     }
 }

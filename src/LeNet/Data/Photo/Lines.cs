@@ -1,0 +1,158 @@
+// Stage 3 of the photo pipeline: long straight strokes that are not part of a digit (ruled lines, a
+// printed rule, a pen line drawn across) are found and taken out of the ink before digits are boxed.
+// Candidates come from a Hough transform of the ink mask (every ink pixel votes for the lines through
+// it, 0.5° by 2 px); each strong candidate is walked along to measure its thickness and the extent of
+// its straight run. It is a line, not a stroke, when the rest of the ink is substantial and the run
+// reaches well beyond it (a 1's stem or a 7's bar is about as long as the digit it belongs to). Where
+// a digit's stroke crosses the line (ink on both sides of it), the crossing is kept.
+namespace LeNet.Data;
+
+public readonly record struct StraightLine(float Angle, float Rho, float Thickness, float Start, float End);
+
+public static class Lines
+{
+    const int Angles = 360;   // 0.5° steps over 180°
+    const float RhoStep = 2;
+
+    /// <summary>Removes long straight lines from the mask and the ink (in place); returns the lines removed.</summary>
+    public static List<StraightLine> Remove(bool[] mask, GrayImage ink, int maxLines = 24)
+    {
+        int w = ink.Width, h = ink.Height;
+        var removed = new List<StraightLine>();
+        int minLength = (int)(0.3f * Math.Min(w, h));
+        if (minLength < 12) return removed;
+
+        var cos = new float[Angles];
+        var sin = new float[Angles];
+        for (int a = 0; a < Angles; a++) { cos[a] = MathF.Cos(a * MathF.PI / Angles); sin[a] = MathF.Sin(a * MathF.PI / Angles); }
+        float diagonal = MathF.Sqrt(w * w + h * h);
+        int rhos = (int)(2 * diagonal / RhoStep) + 2;
+        var votes = new int[Angles * rhos];
+        void Vote(int x, int y, int delta)
+        {
+            for (int a = 0; a < Angles; a++)
+                votes[a * rhos + (int)((x * cos[a] + y * sin[a] + diagonal) / RhoStep)] += delta;
+        }
+        int inked = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (mask[y * w + x]) { Vote(x, y, 1); inked++; }
+        if (inked == 0) return removed;
+
+        var rejected = new bool[votes.Length];
+        for (int round = 0; round < 4 * maxLines && removed.Count < maxLines; round++)
+        {
+            int best = -1;
+            for (int i = 0; i < votes.Length; i++)
+                if (!rejected[i] && votes[i] >= minLength && (best < 0 || votes[i] > votes[best])) best = i;
+            if (best < 0) break;
+            int angle = best / rhos;
+            float rho = (best % rhos + 0.5f) * RhoStep - diagonal;
+            var line = Measure(mask, w, h, cos[angle], sin[angle], rho, angle * 180f / Angles);
+            if (line is { } l && IsLine(mask, w, h, l, cos[angle], sin[angle], minLength))
+            {
+                foreach (int p in Erase(mask, ink, l, cos[angle], sin[angle])) Vote(p % w, p / w, -1);
+                removed.Add(l);
+            }
+            // Either way this direction and its neighbours are done.
+            for (int da = -4; da <= 4; da++)
+                for (int dr = -4; dr <= 4; dr++)
+                {
+                    int a = (angle + da + Angles) % Angles, r = best % rhos + dr;
+                    if (r >= 0 && r < rhos) rejected[a * rhos + r] = true;
+                }
+        }
+        return removed;
+    }
+
+    /// <summary>The line's thickness and its longest straight run of ink (gaps of a few pixels bridged), refined to the ink's centre.</summary>
+    static StraightLine? Measure(bool[] mask, int w, int h, float c, float s, float rho, float degrees)
+    {
+        // Along the line: t; across it: the normal (c, s). Positions where the line is inside the image.
+        float diagonal = MathF.Sqrt(w * w + h * h);
+        const int reach = 12;
+        var centres = new List<(float T, float Offset, int Width)>();
+        float runStart = float.NaN, best0 = 0, best1 = -1, last = float.NaN;
+        for (float t = -diagonal; t <= diagonal; t += 1)
+        {
+            float x0 = rho * c - t * s, y0 = rho * s + t * c;
+            if (x0 < -1 || y0 < -1 || x0 > w || y0 > h) continue;
+            // The run of ink across the line that holds the ink nearest to it (within 3 pixels).
+            int seed = int.MaxValue;
+            for (int k = 0; k <= 3 && seed == int.MaxValue; k++)
+                if (Inked(mask, w, h, x0 + k * c, y0 + k * s)) seed = k;
+                else if (Inked(mask, w, h, x0 - k * c, y0 - k * s)) seed = -k;
+            if (seed == int.MaxValue) continue;
+            int lo = seed, hi = seed;
+            while (lo - 1 >= -reach && Inked(mask, w, h, x0 + (lo - 1) * c, y0 + (lo - 1) * s)) lo--;
+            while (hi + 1 <= reach && Inked(mask, w, h, x0 + (hi + 1) * c, y0 + (hi + 1) * s)) hi++;
+            centres.Add((t, (lo + hi) / 2f, hi - lo + 1));
+            if (float.IsNaN(last) || t - last > 4) runStart = t;
+            last = t;
+            if (t - runStart > best1 - best0) { best0 = runStart; best1 = t; }
+        }
+        if (best1 < best0) return null;
+        var run = centres.Where(p => p.T >= best0 && p.T <= best1).ToList();
+        if (run.Count < 4) return null;
+        // The line's own thickness is the usual width along it; crossings are wider.
+        var widths = run.Select(p => p.Width).Order().ToList();
+        float thickness = widths[widths.Count / 3];
+        float offset = run.Where(p => p.Width <= thickness + 1).Select(p => p.Offset).DefaultIfEmpty(0).Average();
+        return new StraightLine(degrees, rho + offset, thickness, best0, best1);
+    }
+
+    static bool Inked(bool[] mask, int w, int h, float fx, float fy)
+    {
+        int x = (int)MathF.Round(fx), y = (int)MathF.Round(fy);
+        return x >= 0 && y >= 0 && x < w && y < h && mask[y * w + x];
+    }
+
+    /// <summary>A run is a line when it is long, thin for its length, and reaches well beyond the rest of the ink.</summary>
+    static bool IsLine(bool[] mask, int w, int h, StraightLine l, float c, float s, int minLength)
+    {
+        float length = l.End - l.Start;
+        if (length < minLength || l.Thickness > length / 8) return false;
+        float band = l.Thickness / 2 + 2;
+        // The rest of the ink, projected on the line's direction.
+        long rest = 0, inBand = 0;
+        var along = new List<float>();
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                if (!mask[y * w + x]) continue;
+                float d = x * c + y * s - l.Rho, t = -x * s + y * c;
+                if (MathF.Abs(d) <= band && t >= l.Start - 2 && t <= l.End + 2) { inBand++; continue; }
+                rest++;
+                along.Add(t);
+            }
+        if (rest < 0.3 * inBand || along.Count == 0) return false;   // the candidate is most of the ink: it is the digit
+        along.Sort();
+        float r0 = along[(int)(0.01 * (along.Count - 1))], r1 = along[(int)(0.99 * (along.Count - 1))], extent = Math.Max(1, r1 - r0);
+        return length >= 1.3f * extent && (l.Start < r0 - 0.15f * extent || l.End > r1 + 0.15f * extent);
+    }
+
+    /// <summary>Clears the line's band from mask and ink, except where a stroke crosses it; returns the cleared pixels.</summary>
+    static List<int> Erase(bool[] mask, GrayImage ink, StraightLine l, float c, float s)
+    {
+        int w = ink.Width, h = ink.Height;
+        var cleared = new List<int>();
+        float half = l.Thickness / 2 + 1.5f;
+        int outside = (int)MathF.Ceiling(half) + 2;
+        for (float t = l.Start - 2; t <= l.End + 2; t += 0.5f)
+        {
+            float x0 = l.Rho * c - t * s, y0 = l.Rho * s + t * c;
+            // A stroke crosses here when there is ink just beyond both sides of the band.
+            bool crossing = Inked(mask, w, h, x0 + outside * c, y0 + outside * s) && Inked(mask, w, h, x0 - outside * c, y0 - outside * s);
+            if (crossing) continue;
+            for (float d = -half; d <= half; d += 0.5f)
+            {
+                int x = (int)MathF.Round(x0 + d * c), y = (int)MathF.Round(y0 + d * s);
+                if (x < 0 || y < 0 || x >= w || y >= h) continue;
+                int p = y * w + x;
+                ink.Pixels[p] = 0;
+                if (mask[p]) { mask[p] = false; cleared.Add(p); }
+            }
+        }
+        return cleared;
+    }
+}

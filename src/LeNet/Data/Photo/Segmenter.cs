@@ -1,0 +1,155 @@
+// Stage 4 of the photo pipeline: the ink mask becomes digits, left to right. Connected pieces of ink
+// are labelled; specks are dropped; pieces as tall as a digit are digits, and pieces that overlap one
+// another across the row are one digit written in several strokes (a 5's bar, a 4 in two strokes);
+// small pieces join the digit they overlap. A piece much wider than tall may be digits that touch:
+// it carries the places where it could be cut (the thinnest columns of ink), and the reader decides
+// with the network whether cutting reads better.
+namespace LeNet.Data;
+
+/// <summary>One digit's ink: its box in the working image and its pixels (indices into the working image).</summary>
+public sealed record DigitRegion(PixelBox Box, int[] Pixels)
+{
+    /// <summary>Places to cut this region into 2 or 3 digits, best first (empty if it is not wide enough to hold two).</summary>
+    public IReadOnlyList<DigitRegion[]> Splits { get; init; } = [];
+}
+
+public static class Segmenter
+{
+    public const int MaxDigits = 16;
+
+    public static List<DigitRegion> Find(bool[] mask, int w, int h)
+    {
+        var comps = Components(mask, w, h);
+        if (comps.Count == 0) return [];
+        int largest = comps.Max(c => c.Pixels.Count);
+        // Specks: tiny next to the largest piece.
+        comps.RemoveAll(c => c.Pixels.Count < Math.Max(4, 0.02 * largest) && Math.Max(c.Box.Width, c.Box.Height) < 0.25 * TallestOf(comps, largest));
+        // Page edges and long rules left along the border: a piece spanning most of a side while touching it.
+        if (comps.Count > 1)
+            comps.RemoveAll(c => c.Border && (c.Box.Width > 0.7 * w || c.Box.Height > 0.7 * h) && comps.Count > 1);
+        if (comps.Count == 0) return [];
+
+        int tallest = TallestOf(comps, comps.Max(c => c.Pixels.Count));
+        int big = comps.Max(c => c.Pixels.Count);
+        var digits = comps.Where(c => c.Box.Height >= 0.45 * tallest || c.Pixels.Count >= 0.25 * big).ToList();
+        var fragments = comps.Except(digits).ToList();
+
+        // Pieces that overlap across the row are one digit.
+        bool merged = true;
+        while (merged)
+        {
+            merged = false;
+            for (int i = 0; i < digits.Count && !merged; i++)
+                for (int j = i + 1; j < digits.Count && !merged; j++)
+                    if (OverlapX(digits[i].Box, digits[j].Box) >= 0.5 * Math.Min(digits[i].Box.Width, digits[j].Box.Width))
+                    {
+                        digits[i] = digits[i].Join(digits[j]);
+                        digits.RemoveAt(j);
+                        merged = true;
+                    }
+        }
+        // Fragments join the digit they overlap most, or the nearest one close by; others are dropped.
+        foreach (var f in fragments)
+        {
+            int at = -1;
+            double bestScore = double.MinValue;
+            for (int i = 0; i < digits.Count; i++)
+            {
+                var d = digits[i].Box;
+                double gapX = Math.Max(0, Math.Max(d.X - f.Box.Right, f.Box.X - d.Right));
+                double gapY = Math.Max(0, Math.Max(d.Y - f.Box.Bottom, f.Box.Y - d.Bottom));
+                if (gapX > 0.25 * d.Height || gapY > 0.3 * d.Height) continue;
+                double score = OverlapX(d, f.Box) - gapX - gapY;
+                if (score > bestScore) { bestScore = score; at = i; }
+            }
+            if (at >= 0) digits[at] = digits[at].Join(f);
+        }
+        digits.Sort((a, b) => a.Box.CentreX.CompareTo(b.Box.CentreX));
+        if (digits.Count > MaxDigits) digits = digits.OrderByDescending(d => d.Pixels.Count).Take(MaxDigits).OrderBy(d => d.Box.CentreX).ToList();
+        return digits.Select(d => new DigitRegion(d.Box, d.Pixels.ToArray()) { Splits = Splits(d, w) }).ToList();
+    }
+
+    static int TallestOf(List<Piece> comps, int largest) =>
+        comps.Where(c => c.Pixels.Count >= 0.1 * largest).Select(c => c.Box.Height).DefaultIfEmpty(1).Max();
+
+    static int OverlapX(PixelBox a, PixelBox b) => Math.Max(0, Math.Min(a.Right, b.Right) - Math.Max(a.X, b.X));
+
+    /// <summary>Cuts of a wide region into 2 or 3 parts at its thinnest columns, for the reader to try.</summary>
+    static List<DigitRegion[]> Splits(Piece d, int w)
+    {
+        var box = d.Box;
+        var options = new List<DigitRegion[]>();
+        if (box.Width < 0.9 * box.Height) return options;
+        var column = new int[box.Width];
+        foreach (int p in d.Pixels) column[p % w - box.X]++;
+        for (int parts = 2; parts <= 3; parts++)
+        {
+            if (box.Width < 0.45 * parts * box.Height) break;
+            var cuts = new List<int>();
+            for (int k = 1; k < parts; k++)
+            {
+                // The thinnest column near where the k-th cut would fall if the digits were equally wide.
+                int centre = box.Width * k / parts, span = box.Width / (2 * parts);
+                int at = centre;
+                for (int x = Math.Max(1, centre - span); x <= Math.Min(box.Width - 2, centre + span); x++)
+                    if (column[x] < column[at] || (column[x] == column[at] && Math.Abs(x - centre) < Math.Abs(at - centre))) at = x;
+                cuts.Add(at);
+            }
+            var pieces = new List<int>[parts];
+            for (int k = 0; k < parts; k++) pieces[k] = [];
+            foreach (int p in d.Pixels)
+            {
+                int x = p % w - box.X, k = 0;
+                while (k < cuts.Count && x >= cuts[k]) k++;
+                pieces[k].Add(p);
+            }
+            if (pieces.Any(p => p.Count == 0)) continue;
+            options.Add(pieces.Select(p => new DigitRegion(BoxOf(p, w), p.ToArray())).ToArray());
+        }
+        return options;
+    }
+
+    static PixelBox BoxOf(List<int> pixels, int w)
+    {
+        int x0 = int.MaxValue, y0 = int.MaxValue, x1 = -1, y1 = -1;
+        foreach (int p in pixels) { int x = p % w, y = p / w; x0 = Math.Min(x0, x); x1 = Math.Max(x1, x); y0 = Math.Min(y0, y); y1 = Math.Max(y1, y); }
+        return PixelBox.FromCorners(x0, y0, x1, y1);
+    }
+
+    sealed record Piece(PixelBox Box, List<int> Pixels, bool Border)
+    {
+        public Piece Join(Piece o) => new(Box.Union(o.Box), [.. Pixels, .. o.Pixels], Border || o.Border);
+    }
+
+    /// <summary>8-connected pieces of the mask.</summary>
+    static List<Piece> Components(bool[] mask, int w, int h)
+    {
+        var seen = new bool[mask.Length];
+        var pieces = new List<Piece>();
+        var stack = new Stack<int>();
+        for (int start = 0; start < mask.Length; start++)
+        {
+            if (!mask[start] || seen[start]) continue;
+            var pixels = new List<int>();
+            int x0 = w, y0 = h, x1 = -1, y1 = -1;
+            seen[start] = true;
+            stack.Push(start);
+            while (stack.Count > 0)
+            {
+                int p = stack.Pop(), px = p % w, py = p / w;
+                pixels.Add(p);
+                x0 = Math.Min(x0, px); x1 = Math.Max(x1, px); y0 = Math.Min(y0, py); y1 = Math.Max(y1, py);
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        int qx = px + dx, qy = py + dy;
+                        if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
+                        int q = qy * w + qx;
+                        if (mask[q] && !seen[q]) { seen[q] = true; stack.Push(q); }
+                    }
+            }
+            pieces.Add(new Piece(PixelBox.FromCorners(x0, y0, x1, y1), pixels, x0 == 0 || y0 == 0 || x1 == w - 1 || y1 == h - 1));
+        }
+        return pieces;
+    }
+}
