@@ -50,7 +50,7 @@ public static class PhotoRun
             var watch = Stopwatch.StartNew();
             var reading = reader.Read(jpeg, "12mp.jpg");
             if (i > 0) times.Add(watch.Elapsed.TotalMilliseconds);
-            if (reading.Number != test.Labels[0].ToString()) Console.WriteLine($"  (the 12 MP photo read as {reading.Number})");
+            if (i == 0 && reading.Number != test.Labels[0].ToString()) Console.WriteLine($"  (the 12 MP photo read as {reading.Number}, not {test.Labels[0]})");
         }
         times.Sort();
         Console.WriteLine($"A 12-megapixel JPEG (4000x3000, {jpeg.Length / 1024} KB) is read in {times[times.Count / 2]:F0} ms (median of 7).");

@@ -104,7 +104,7 @@ public sealed class DigitReader(Network network)
     static double Plausibility(PixelBox box)
     {
         double aspect = box.Width / (double)Math.Max(1, box.Height);
-        return aspect <= 1.1 ? 1 : Math.Exp(-3 * (aspect - 1.1));
+        return aspect <= 1.2 ? 1 : Math.Exp(-2.5 * (aspect - 1.2));
     }
 
     List<float[]> Predict(List<byte[]> inputs)

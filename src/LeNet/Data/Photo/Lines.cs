@@ -2,9 +2,10 @@
 // printed rule, a pen line drawn across) are found and taken out of the ink before digits are boxed.
 // Candidates come from a Hough transform of the ink mask (every ink pixel votes for the lines through
 // it, 0.5° by 2 px); each strong candidate is walked along to measure its thickness and the extent of
-// its straight run. It is a line, not a stroke, when the rest of the ink is substantial and the run
-// reaches well beyond it (a 1's stem or a 7's bar is about as long as the digit it belongs to). Where
-// a digit's stroke crosses the line (ink on both sides of it), the crossing is kept.
+// its straight run. It is a line, not a stroke, when the rest of the ink is substantial, the run is
+// at least twice as long as the rest is big and it reaches past the rest on both sides (a 1's stem, a
+// 7's bar or a 9's stem is about as long as the digit it belongs to, and ends at it). Where a digit's stroke crosses the line (ink on both sides), the crossing
+// is kept.
 namespace LeNet.Data;
 
 public readonly record struct StraightLine(float Angle, float Rho, float Thickness, float Start, float End);
@@ -28,41 +29,102 @@ public static class Lines
         float diagonal = MathF.Sqrt(w * w + h * h);
         int rhos = (int)(2 * diagonal / RhoStep) + 2;
         var votes = new int[Angles * rhos];
-        void Vote(int x, int y, int delta)
+        void Vote(int x, int y)
         {
             for (int a = 0; a < Angles; a++)
-                votes[a * rhos + (int)((x * cos[a] + y * sin[a] + diagonal) / RhoStep)] += delta;
+                votes[a * rhos + (int)((x * cos[a] + y * sin[a] + diagonal) / RhoStep)] ++;
         }
         int inked = 0;
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
-                if (mask[y * w + x]) { Vote(x, y, 1); inked++; }
+                if (mask[y * w + x]) { Vote(x, y); inked++; }
         if (inked == 0) return removed;
 
-        var rejected = new bool[votes.Length];
-        for (int round = 0; round < 4 * maxLines && removed.Count < maxLines; round++)
+        // Candidates: the strongest directions whose ink runs straight for long enough.
+        var candidates = new List<(StraightLine Line, float Cos, float Sin)>();
+        var done = new bool[votes.Length];
+        for (int round = 0; round < 4 * maxLines; round++)
         {
             int best = -1;
             for (int i = 0; i < votes.Length; i++)
-                if (!rejected[i] && votes[i] >= minLength && (best < 0 || votes[i] > votes[best])) best = i;
+                if (!done[i] && votes[i] >= minLength && (best < 0 || votes[i] > votes[best])) best = i;
             if (best < 0) break;
             int angle = best / rhos;
             float rho = (best % rhos + 0.5f) * RhoStep - diagonal;
-            var line = Measure(mask, w, h, cos[angle], sin[angle], rho, angle * 180f / Angles);
-            if (line is { } l && IsLine(mask, w, h, l, cos[angle], sin[angle], minLength))
-            {
-                foreach (int p in Erase(mask, ink, l, cos[angle], sin[angle])) Vote(p % w, p / w, -1);
-                removed.Add(l);
-            }
-            // Either way this direction and its neighbours are done.
+            if (Measure(mask, w, h, cos[angle], sin[angle], rho, angle * 180f / Angles) is { } l &&
+                l.End - l.Start >= minLength && l.Thickness <= (l.End - l.Start) / 8 &&
+                !candidates.Any(c => Same(c.Line, l)))
+                candidates.Add((l, cos[angle], sin[angle]));
             for (int da = -4; da <= 4; da++)
                 for (int dr = -4; dr <= 4; dr++)
                 {
                     int a = (angle + da + Angles) % Angles, r = best % rhos + dr;
-                    if (r >= 0 && r < rhos) rejected[a * rhos + r] = true;
+                    if (r >= 0 && r < rhos) done[a * rhos + r] = true;
                 }
         }
+        if (candidates.Count == 0) return removed;
+
+        // A candidate is a line when the ink left without it, and without every candidate about as long
+        // or longer (the other ruled lines), is substantial and at most half as big as the run is long:
+        // a 4's or a 9's stem runs past the rest of the digit, but not twice its size.
+        var bands = candidates.Select(c => Band(w, h, c.Line, c.Cos, c.Sin)).ToList();
+        foreach (int i in Enumerable.Range(0, candidates.Count).OrderByDescending(i => candidates[i].Line.End - candidates[i].Line.Start))
+        {
+            var (l, c, s) = candidates[i];
+            float length = l.End - l.Start;
+            var others = Enumerable.Range(0, candidates.Count).Where(j => j != i && candidates[j].Line.End - candidates[j].Line.Start >= 0.9f * length).ToList();
+            long own = 0;
+            var along = new List<float>();
+            var across = new List<float>();
+            for (int p = 0; p < mask.Length; p++)
+            {
+                if (!mask[p]) continue;
+                if (bands[i][p]) { own++; continue; }
+                if (others.Any(j => bands[j][p])) continue;
+                int x = p % w, y = p / w;
+                along.Add(-x * s + y * c);
+                across.Add(x * c + y * s);
+            }
+            if (along.Count < 0.3 * own || along.Count < 8) continue;
+            var (a0, a1) = Range(along);
+            var (c0, c1) = Range(across);
+            float size = Math.Max(a1 - a0, c1 - c0);
+            // Twice as long as the rest is big, and reaching past it on both sides (a 9's stem runs
+            // past its loop on one side only).
+            if (length < 2 * size || l.Start > a0 - 0.25f * size || l.End < a1 + 0.25f * size) continue;
+            Erase(mask, ink, l, c, s);
+            removed.Add(l);
+            if (removed.Count >= maxLines) break;
+        }
         return removed;
+    }
+
+    static bool Same(StraightLine a, StraightLine b)
+    {
+        float d = MathF.Abs(a.Angle - b.Angle);
+        d = Math.Min(d, 180 - d);
+        return d < 3 && MathF.Abs(a.Rho - b.Rho) < Math.Max(a.Thickness, b.Thickness) + 2;
+    }
+
+    /// <summary>The 2nd and 98th percentiles of the values (specks do not count).</summary>
+    static (float Low, float High) Range(List<float> v)
+    {
+        v.Sort();
+        return (v[(int)(0.02 * (v.Count - 1))], v[(int)(0.98 * (v.Count - 1))]);
+    }
+
+    /// <summary>The pixels within the line's band along its run.</summary>
+    static bool[] Band(int w, int h, StraightLine l, float c, float s)
+    {
+        var band = new bool[w * h];
+        float half = l.Thickness / 2 + 2;
+        for (float t = l.Start - 2; t <= l.End + 2; t += 0.5f)
+            for (float d = -half; d <= half; d += 0.5f)
+            {
+                int x = (int)MathF.Round((l.Rho + d) * c - t * s), y = (int)MathF.Round((l.Rho + d) * s + t * c);
+                if (x >= 0 && y >= 0 && x < w && y < h) band[y * w + x] = true;
+            }
+        return band;
     }
 
     /// <summary>The line's thickness and its longest straight run of ink (gaps of a few pixels bridged), refined to the ink's centre.</summary>
@@ -107,35 +169,10 @@ public static class Lines
         return x >= 0 && y >= 0 && x < w && y < h && mask[y * w + x];
     }
 
-    /// <summary>A run is a line when it is long, thin for its length, and reaches well beyond the rest of the ink.</summary>
-    static bool IsLine(bool[] mask, int w, int h, StraightLine l, float c, float s, int minLength)
-    {
-        float length = l.End - l.Start;
-        if (length < minLength || l.Thickness > length / 8) return false;
-        float band = l.Thickness / 2 + 2;
-        // The rest of the ink, projected on the line's direction.
-        long rest = 0, inBand = 0;
-        var along = new List<float>();
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                if (!mask[y * w + x]) continue;
-                float d = x * c + y * s - l.Rho, t = -x * s + y * c;
-                if (MathF.Abs(d) <= band && t >= l.Start - 2 && t <= l.End + 2) { inBand++; continue; }
-                rest++;
-                along.Add(t);
-            }
-        if (rest < 0.3 * inBand || along.Count == 0) return false;   // the candidate is most of the ink: it is the digit
-        along.Sort();
-        float r0 = along[(int)(0.01 * (along.Count - 1))], r1 = along[(int)(0.99 * (along.Count - 1))], extent = Math.Max(1, r1 - r0);
-        return length >= 1.3f * extent && (l.Start < r0 - 0.15f * extent || l.End > r1 + 0.15f * extent);
-    }
-
     /// <summary>Clears the line's band from mask and ink, except where a stroke crosses it; returns the cleared pixels.</summary>
-    static List<int> Erase(bool[] mask, GrayImage ink, StraightLine l, float c, float s)
+    static void Erase(bool[] mask, GrayImage ink, StraightLine l, float c, float s)
     {
         int w = ink.Width, h = ink.Height;
-        var cleared = new List<int>();
         float half = l.Thickness / 2 + 1.5f;
         int outside = (int)MathF.Ceiling(half) + 2;
         for (float t = l.Start - 2; t <= l.End + 2; t += 0.5f)
@@ -150,9 +187,8 @@ public static class Lines
                 if (x < 0 || y < 0 || x >= w || y >= h) continue;
                 int p = y * w + x;
                 ink.Pixels[p] = 0;
-                if (mask[p]) { mask[p] = false; cleared.Add(p); }
+                mask[p] = false;
             }
         }
-        return cleared;
     }
 }

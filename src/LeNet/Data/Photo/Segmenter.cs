@@ -24,9 +24,10 @@ public static class Segmenter
         int largest = comps.Max(c => c.Pixels.Count);
         // Specks: tiny next to the largest piece.
         comps.RemoveAll(c => c.Pixels.Count < Math.Max(4, 0.02 * largest) && Math.Max(c.Box.Width, c.Box.Height) < 0.25 * TallestOf(comps, largest));
-        // Page edges and long rules left along the border: a piece spanning most of a side while touching it.
+        // Along the border, when there is other ink: page edges and rules spanning most of a side, and
+        // solid patches (the tip of a shadow where it meets the border) rather than strokes.
         if (comps.Count > 1)
-            comps.RemoveAll(c => c.Border && (c.Box.Width > 0.7 * w || c.Box.Height > 0.7 * h) && comps.Count > 1);
+            comps.RemoveAll(c => c.Border && (c.Box.Width > 0.7 * w || c.Box.Height > 0.7 * h || c.Thickness > 0.3f * Math.Max(c.Box.Width, c.Box.Height)));
         if (comps.Count == 0) return [];
 
         int tallest = TallestOf(comps, comps.Max(c => c.Pixels.Count));
@@ -79,12 +80,12 @@ public static class Segmenter
     {
         var box = d.Box;
         var options = new List<DigitRegion[]>();
-        if (box.Width < 0.9 * box.Height) return options;
+        if (box.Width < 1.1 * box.Height) return options;
         var column = new int[box.Width];
         foreach (int p in d.Pixels) column[p % w - box.X]++;
         for (int parts = 2; parts <= 3; parts++)
         {
-            if (box.Width < 0.45 * parts * box.Height) break;
+            if (box.Width < 0.55 * parts * box.Height) break;
             var cuts = new List<int>();
             for (int k = 1; k < parts; k++)
             {
@@ -116,9 +117,12 @@ public static class Segmenter
         return PixelBox.FromCorners(x0, y0, x1, y1);
     }
 
-    sealed record Piece(PixelBox Box, List<int> Pixels, bool Border)
+    sealed record Piece(PixelBox Box, List<int> Pixels, bool Border, int Edge)
     {
-        public Piece Join(Piece o) => new(Box.Union(o.Box), [.. Pixels, .. o.Pixels], Border || o.Border);
+        public Piece Join(Piece o) => new(Box.Union(o.Box), [.. Pixels, .. o.Pixels], Border || o.Border, Edge + o.Edge);
+
+        /// <summary>2·area / perimeter: the width of its strokes, or of a solid patch.</summary>
+        public float Thickness => 2f * Pixels.Count / Math.Max(1, Edge);
     }
 
     /// <summary>8-connected pieces of the mask.</summary>
@@ -131,13 +135,14 @@ public static class Segmenter
         {
             if (!mask[start] || seen[start]) continue;
             var pixels = new List<int>();
-            int x0 = w, y0 = h, x1 = -1, y1 = -1;
+            int x0 = w, y0 = h, x1 = -1, y1 = -1, edge = 0;
             seen[start] = true;
             stack.Push(start);
             while (stack.Count > 0)
             {
                 int p = stack.Pop(), px = p % w, py = p / w;
                 pixels.Add(p);
+                if (px == 0 || py == 0 || px == w - 1 || py == h - 1 || !mask[p - 1] || !mask[p + 1] || !mask[p - w] || !mask[p + w]) edge++;
                 x0 = Math.Min(x0, px); x1 = Math.Max(x1, px); y0 = Math.Min(y0, py); y1 = Math.Max(y1, py);
                 for (int dy = -1; dy <= 1; dy++)
                     for (int dx = -1; dx <= 1; dx++)
@@ -148,7 +153,7 @@ public static class Segmenter
                         if (mask[q] && !seen[q]) { seen[q] = true; stack.Push(q); }
                     }
             }
-            pieces.Add(new Piece(PixelBox.FromCorners(x0, y0, x1, y1), pixels, x0 == 0 || y0 == 0 || x1 == w - 1 || y1 == h - 1));
+            pieces.Add(new Piece(PixelBox.FromCorners(x0, y0, x1, y1), pixels, x0 == 0 || y0 == 0 || x1 == w - 1 || y1 == h - 1, edge));
         }
         return pieces;
     }
