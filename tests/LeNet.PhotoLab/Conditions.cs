@@ -188,10 +188,10 @@ public sealed class Conditions(MnistDataset test, IReadOnlyList<SKTypeface> font
             int kind = rng.NextInt(3);
             if (kind == 2)
             {
-                // A lamp beside the page: bright near it, falling to `low` at the far side of the digit.
+                // A lamp beside the page: bright near it, falling off with the square of the distance towards `low`.
                 float lx = bx + (rng.NextInt(2) == 0 ? -1 : 1) * bw * rng.Uniform(0.5f, 1.5f), ly = by + bh * rng.Uniform(-1, 1);
-                float far = MathF.Sqrt((bx - lx) * (bx - lx) + (by - ly) * (by - ly)) + Math.Max(bw, bh) * 0.6f;
-                return (x, y) => low + (1 - low) * MathF.Max(0, 1 - MathF.Sqrt((x - lx) * (x - lx) + (y - ly) * (y - ly)) / far);
+                float near = Math.Max(bw, bh) * rng.Uniform(0.4f, 0.8f);
+                return (x, y) => low + (1 - low) / (1 + ((x - lx) * (x - lx) + (y - ly) * (y - ly)) / (near * near));
             }
             // A ramp: across the whole page, or steep across the digit itself.
             float a = rng.Uniform(0, 2 * MathF.PI), ux = MathF.Cos(a), uy = MathF.Sin(a);

@@ -26,7 +26,8 @@ public static class InkMaps
         var ground = Morphology.Open(smooth, r0);
         bool lightInk = Statistics.Quantile(gray.Pixels, 0.5f) < 0.5f && Statistics.Quantile(ground.Pixels, 0.9f) < 0.35f;
         var hat = RelativeTopHat(smooth, lightInk ? ground : Morphology.Close(smooth, r0), lightInk);
-        float strokeWidth = StrokeWidth(hat, 0.35f);
+        // Strokes stand out at nearly full strength; the noise of a dim region only part of the way.
+        float strokeWidth = StrokeWidth(hat, Math.Max(0.35f, 0.5f * Statistics.Quantile(hat.Pixels, 0.995f)));
 
         // The square must be wider than a stroke, and no wider: near a shadow's corner a closing fills in
         // as much of the shadow as the square covers.

@@ -32,7 +32,7 @@ public static class Segmenter
 
         int tallest = TallestOf(comps, comps.Max(c => c.Pixels.Count));
         int big = comps.Max(c => c.Pixels.Count);
-        var digits = comps.Where(c => c.Box.Height >= 0.45 * tallest || c.Pixels.Count >= 0.25 * big).ToList();
+        var digits = comps.Where(c => c.Box.Height >= 0.6 * tallest || c.Pixels.Count >= 0.25 * big).ToList();
         var fragments = comps.Except(digits).ToList();
 
         // Pieces that overlap across the row are one digit.
