@@ -52,6 +52,7 @@ if (isa != "native" && isa != "all" && !isaSwitches.ContainsKey(isa))
 string[] torchEnvironment = isaSwitches.TryGetValue(isa, out var sw) && args.Contains("--child") ? sw.Torch : [];
 
 if (args.Contains("--load")) return LoadTest.Run(int.Parse(Arg("--clients") ?? "50"), double.Parse(Arg("--seconds") ?? "60", CultureInfo.InvariantCulture), dataDir);
+if (args.Contains("--calibrate")) return LeNet.Bench.Calibrate.Run(dataDir, Arg("--calibrate")!, Arg("--out") ?? Arg("--calibrate")!, int.Parse(Arg("--count") ?? "20"));
 if (args.Contains("--photos")) return LeNet.Bench.PhotoRun.Run(dataDir, int.Parse(Arg("--count") ?? "40"), Arg("--model") ?? PretrainedModels.Default, Arg("--only"), Arg("--save"), args.Contains("--mistakes"));
 if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Arg("--arch") ?? Architectures.LeNet5), int.Parse(Arg("--batch") ?? "16")); return 0; }
 var train = MnistDataset.Load(dataDir, train: true).Take(16384);

@@ -58,17 +58,21 @@ public sealed class Conditions(MnistDataset test, IReadOnlyList<SKTypeface> font
         _ => c.ToString(),
     };
 
-    /// <summary>Handwriting fonts found on this machine (Debian's fonts-* packages), in a fixed order.</summary>
+    /// <summary>
+    /// Handwriting fonts found on this machine (Debian's fonts-dkg-handwriting, fonts-breip,
+    /// fonts-humor-sans, fonts-comic-neue, fonts-klee, fonts-dancingscript), in a fixed order. Outline
+    /// and connected-script fonts (femkeklaver, Kristi) are left out: nobody writes digits that way.
+    /// </summary>
     public static IReadOnlyList<SKTypeface> HandwritingFonts()
     {
         string[] files =
         [
             "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
-            "/usr/share/fonts/truetype/femkeklaver/femkeklaver.ttf",
+            "/usr/share/fonts/truetype/breip/Breip.ttf",
             "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
             "/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf",
             "/usr/share/fonts/truetype/klee/KleeOne-Regular.ttf",
-            "/usr/share/fonts/truetype/kristi/Kristi.ttf",
+            "/usr/share/fonts/opentype/dancingscript/DancingScript-Regular.otf",
         ];
         return files.Where(File.Exists).Select(f => SKTypeface.FromFile(f)).Where(t => t is not null).ToList();
     }

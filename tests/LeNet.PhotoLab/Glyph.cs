@@ -55,8 +55,9 @@ public sealed class Glyph(float[] alpha, int width, int height)
         using var big = small.Resize(new SKImageInfo(w4, h4, SKColorType.Gray8, SKAlphaType.Opaque), new SKSamplingOptions(SKCubicResampler.Mitchell));
         var b = big.GetPixelSpan();
         var mask = new bool[w4 * h4];
-        for (int i = 0; i < mask.Length; i++) mask[i] = b[i] > 100;
+        for (int i = 0; i < mask.Length; i++) mask[i] = b[i] > 160;
         Thin(mask, w4, h4);
+        Prune(mask, w4, h4, 6);
 
         float scale = (float)height / (bh * k);
         int tw = (int)MathF.Ceiling(w4 * scale + pen + 4), th = (int)MathF.Ceiling(h4 * scale + pen + 4);
@@ -163,6 +164,45 @@ public sealed class Glyph(float[] alpha, int width, int height)
             for (int x = 0; x < 28; x++)
                 if (digit28[y * 28 + x] > 30) { x0 = Math.Min(x0, x); x1 = Math.Max(x1, x); y0 = Math.Min(y0, y); y1 = Math.Max(y1, y); }
         return x1 < 0 ? (0, 0, 27, 27) : (x0, y0, x1, y1);
+    }
+
+    /// <summary>Removes spurs (branches shorter than <paramref name="steps"/> pixels) that thinning leaves on thick strokes.</summary>
+    static void Prune(bool[] m, int w, int h, int steps)
+    {
+        var original = (bool[])m.Clone();
+        var removed = new List<int>();
+        for (int s = 0; s < steps; s++)
+        {
+            var ends = new List<int>();
+            for (int y = 1; y < h - 1; y++)
+                for (int x = 1; x < w - 1; x++)
+                    if (m[y * w + x] && Neighbours(m, w, x, y) == 1) ends.Add(y * w + x);
+            foreach (var e in ends) m[e] = false;
+            removed.AddRange(ends);
+        }
+        // Grow the surviving branches back along the pixels removed (real stroke ends regain their length).
+        for (int s = 0; s < steps; s++)
+            foreach (var p in removed)
+                if (!m[p] && original[p] && Neighbours(m, w, p % w, p / w) == 1 && TouchesEnd(m, w, p)) m[p] = true;
+    }
+
+    static int Neighbours(bool[] m, int w, int x, int y)
+    {
+        int n = 0;
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++)
+                if ((dx != 0 || dy != 0) && m[(y + dy) * w + x + dx]) n++;
+        return n;
+    }
+
+    /// <summary>True when the one neighbour of p is itself an end of a branch (so growing p extends a stroke, not a spur's stump).</summary>
+    static bool TouchesEnd(bool[] m, int w, int p)
+    {
+        int x = p % w, y = p / w;
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++)
+                if ((dx != 0 || dy != 0) && m[(y + dy) * w + x + dx]) return Neighbours(m, w, x + dx, y + dy) <= 1;
+        return false;
     }
 
     /// <summary>Zhang–Suen thinning of a binary image to one-pixel lines.</summary>

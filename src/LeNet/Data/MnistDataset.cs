@@ -31,6 +31,10 @@ public sealed class MnistDataset
         ? this
         : new MnistDataset(Images[..(count * Pixels)], Labels[..count], Source);
 
+    /// <summary>The items from <paramref name="start"/> on (the ones a run trained with a limit did not see).</summary>
+    public MnistDataset Skip(int start) => start <= 0 ? this
+        : new MnistDataset(Images[(Math.Min(start, Count) * Pixels)..], Labels[Math.Min(start, Count)..], Source);
+
     static readonly string[] TrainNames = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"];
     static readonly string[] TestNames = ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 

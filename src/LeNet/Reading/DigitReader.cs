@@ -101,11 +101,11 @@ public sealed class DigitReader(Network network)
         return Assemble(digits, image, !stages.Ink.LightInk, stages);
     }
 
-    /// <summary>How likely one handwritten digit is to be this wide for its height (1 up to 1.3 times wider than tall).</summary>
+    /// <summary>How likely one handwritten digit is to be this wide for its height (1 up to 1.5 times wider than tall).</summary>
     static double Plausibility(PixelBox box)
     {
         double aspect = box.Width / (double)Math.Max(1, box.Height);
-        return aspect <= 1.3 ? 1 : Math.Exp(-4 * (aspect - 1.3));
+        return aspect <= 1.5 ? 1 : Math.Exp(-3 * (aspect - 1.5));
     }
 
     List<float[]> Predict(List<byte[]> inputs)

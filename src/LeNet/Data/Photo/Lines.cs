@@ -91,7 +91,7 @@ public static class Lines
             float size = Math.Max(a1 - a0, c1 - c0);
             // Twice as long as the rest is big, and reaching past it on both sides (a 9's stem runs
             // past its loop on one side only).
-            if (length < 2 * size || l.Start > a0 - 0.25f * size || l.End < a1 + 0.25f * size) continue;
+            if (length < 2 * size || l.Start > a0 - 0.5f * size || l.End < a1 + 0.5f * size) continue;
             Erase(mask, ink, l, c, s);
             removed.Add(l);
             if (removed.Count >= maxLines) break;
