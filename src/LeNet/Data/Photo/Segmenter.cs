@@ -81,21 +81,36 @@ public static class Segmenter
         var box = d.Box;
         var options = new List<DigitRegion[]>();
         if (box.Width < 1.1 * box.Height) return options;
+        // Per column: how much ink, and in how many separate runs. Touching digits meet at one place,
+        // so a cut goes through one run; a cut through two (the top and bottom of a wide 0) would
+        // cut a loop in half.
         var column = new int[box.Width];
-        foreach (int p in d.Pixels) column[p % w - box.X]++;
+        var inColumn = new bool[box.Width * box.Height];
+        foreach (int p in d.Pixels)
+        {
+            int x = p % w - box.X, y = p / w - box.Y;
+            column[x]++;
+            inColumn[x * box.Height + y] = true;
+        }
+        var runs = new int[box.Width];
+        for (int x = 0; x < box.Width; x++)
+            for (int y = 0; y < box.Height; y++)
+                if (inColumn[x * box.Height + y] && (y == 0 || !inColumn[x * box.Height + y - 1])) runs[x]++;
         for (int parts = 2; parts <= 3; parts++)
         {
             if (box.Width < 0.55 * parts * box.Height) break;
             var cuts = new List<int>();
             for (int k = 1; k < parts; k++)
             {
-                // The thinnest column near where the k-th cut would fall if the digits were equally wide.
+                // The thinnest one-run column near where the k-th cut would fall if the digits were equally wide.
                 int centre = box.Width * k / parts, span = box.Width / (2 * parts);
-                int at = centre;
+                int at = -1;
                 for (int x = Math.Max(1, centre - span); x <= Math.Min(box.Width - 2, centre + span); x++)
-                    if (column[x] < column[at] || (column[x] == column[at] && Math.Abs(x - centre) < Math.Abs(at - centre))) at = x;
+                    if (runs[x] <= 1 && (at < 0 || column[x] < column[at] || (column[x] == column[at] && Math.Abs(x - centre) < Math.Abs(at - centre)))) at = x;
+                if (at < 0) break;
                 cuts.Add(at);
             }
+            if (cuts.Count < parts - 1) continue;
             var pieces = new List<int>[parts];
             for (int k = 0; k < parts; k++) pieces[k] = [];
             foreach (int p in d.Pixels)
