@@ -1,10 +1,14 @@
-// POST /api/predict: one digit in, the network's guesses out; with ?layers=true every layer's output.
-// The body is an image (PNG, JPEG, BMP, GIF, WebP; raw or as a multipart file) that goes through the
-// same preprocessing as `lenet predict`, or JSON {"pixels": [784 numbers 0–255]}: an MNIST-style
-// 28x28 image (0 = background, 255 = ink, row by row) used as it is.
+// POST /api/predict: an image in, the digits it shows out (the number, each digit with its box and
+// calibrated probabilities, and whether any of it is uncertain); `digit`, `probabilities`, `top` and
+// `input28` describe the first digit. ?layers=true adds every layer's output for the first digit,
+// ?stages=true pictures of the photo pipeline's stages, ?single=true reads all the ink as one digit.
+// The body is an image (PNG, JPEG, BMP, GIF, WebP; raw or as a multipart file) read as `lenet predict`
+// reads it, or JSON {"pixels": [784 numbers 0–255]}: an MNIST-style 28x28 image (0 = background,
+// 255 = ink, row by row) used as it is.
 using System.Text.Json;
 using LeNet.Data;
 using LeNet.Models;
+using LeNet.Reading;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -13,7 +17,10 @@ namespace LeNet.Web.Api;
 
 public sealed record TopGuess(int Digit, float Probability);
 public sealed record LayerOutput(string Name, string Kind, int[] Shape, float[] Values);
-public sealed record PredictResponse(string Model, int Digit, float[] Probabilities, TopGuess[] Top, int[] Input28, bool? Inverted, LayerOutput[]? Layers);
+public sealed record DigitResult(int Digit, float[] Probabilities, int[] Box, bool Uncertain, string? Reason, int[] Input28);
+public sealed record StageImage(string Name, string Title, int Width, int Height, string Png);
+public sealed record PredictResponse(string Model, string Number, int Digit, float[] Probabilities, TopGuess[] Top, int[] Input28,
+    bool Uncertain, string? Reason, DigitResult[] Digits, bool? Inverted, LayerOutput[]? Layers, StageImage[]? Stages);
 
 public static class PredictApi
 {
@@ -30,7 +37,7 @@ public static class PredictApi
         return api;
     }
 
-    static async Task<IResult> Predict(HttpRequest request, ModelCatalog catalog, string? model, string? layers, string? top, CancellationToken ct)
+    static async Task<IResult> Predict(HttpRequest request, ModelCatalog catalog, string? model, string? layers, string? top, string? stages, string? single, CancellationToken ct)
     {
         var served = catalog.Find(model);
         if (served is null) return UnknownModel(catalog, model!);
@@ -42,11 +49,11 @@ public static class PredictApi
                 return ApiError.Result(400, $"top must be a whole number between 1 and 10 (got '{top}').");
             topCount = t;
         }
-        bool withLayers = layers is not null && (layers == "" || layers.Equals("true", StringComparison.OrdinalIgnoreCase) || layers == "1");
+        bool withLayers = Flag(layers), withStages = Flag(stages), one = Flag(single);
         if (request.ContentLength > WebServer.MaxBodyBytes) return TooLarge();
 
-        byte[] pixels;
-        bool? inverted = null;
+        var reader = new DigitReader(served.Network);
+        Reading.Reading? reading;
         if (request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true)
         {
             var form = await request.ReadFormAsync(ct);
@@ -55,9 +62,8 @@ public static class PredictApi
             if (file.Length > WebServer.MaxBodyBytes) return TooLarge();
             using var ms = new MemoryStream();
             await file.CopyToAsync(ms, ct);
-            var digit = await PreprocessAsync(ms.ToArray(), string.IsNullOrWhiteSpace(file.FileName) ? "The uploaded file" : Path.GetFileName(file.FileName), ct);
-            if (digit is null) return Busy(request);
-            (pixels, inverted) = (digit.Pixels28, digit.Inverted);
+            reading = await ReadAsync(reader, ms.ToArray(), string.IsNullOrWhiteSpace(file.FileName) ? "The uploaded file" : Path.GetFileName(file.FileName), one, ct);
+            if (reading is null) return Busy(request);
         }
         else
         {
@@ -68,22 +74,22 @@ public static class PredictApi
             {
                 var parsed = ParsePixels(body, out string? error);
                 if (parsed is null) return ApiError.Result(400, error!);
-                pixels = parsed;
+                reading = reader.ReadMnist(parsed);
             }
             else
             {
-                var digit = await PreprocessAsync(body, "The request body", ct);
-                if (digit is null) return Busy(request);
-                (pixels, inverted) = (digit.Pixels28, digit.Inverted);
+                reading = await ReadAsync(reader, body, "The request body", one, ct);
+                if (reading is null) return Busy(request);
             }
         }
 
-        var trace = served.Network.Trace(pixels);
-        var p = trace.Probabilities;
+        var first = reading.Digits[0];
+        var p = first.Probabilities;
         var order = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).ToArray();
         LayerOutput[]? outputs = null;
         if (withLayers)
         {
+            var trace = served.Network.Trace(first.Input28);
             var ls = served.Network.Layers;
             outputs = new LayerOutput[ls.Count];
             for (int i = 0; i < ls.Count; i++)
@@ -92,16 +98,36 @@ public static class PredictApi
                 outputs[i] = new LayerOutput(ls[i].Name, ls[i].Kind, [s.C, s.H, s.W], Rounded(trace.LayerOutputs[i]));
             }
         }
-        return Results.Json(new PredictResponse(served.Name, order[0], Rounded(p),
+        var digits = reading.Digits.Select(d => new DigitResult(d.Digit, Rounded(d.Probabilities), [d.Box.X, d.Box.Y, d.Box.Width, d.Box.Height],
+            d.Uncertain, d.Reason, d.Input28.Select(b => (int)b).ToArray())).ToArray();
+        return Results.Json(new PredictResponse(served.Name, reading.Number, first.Digit, Rounded(p),
             order.Take(topCount ?? 3).Select(d => new TopGuess(d, MathF.Round(p[d], 6))).ToArray(),
-            pixels.Select(b => (int)b).ToArray(), inverted, outputs));
+            first.Input28.Select(b => (int)b).ToArray(), reading.Uncertain, reading.Reason, digits,
+            reading.Stages is null ? null : reading.Inverted, outputs, withStages ? Stages(reading) : null));
     }
 
-    /// <summary>The preprocessed digit, or null when no decode slot came free in time.</summary>
-    static async Task<PreprocessedDigit?> PreprocessAsync(byte[] data, string name, CancellationToken ct)
+    static bool Flag(string? value) => value is not null && (value == "" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
+
+    /// <summary>Pictures of the pipeline's stages (PNG, base64), at the working image's size.</summary>
+    static StageImage[]? Stages(Reading.Reading reading)
+    {
+        if (reading.Stages is not { } s) return null;
+        int w = s.Gray.Width, h = s.Gray.Height;
+        StageImage Picture(string name, string title, byte[] gray) => new(name, title, w, h, Convert.ToBase64String(DigitImages.GrayPng(gray, w, h)));
+        return
+        [
+            Picture("gray", "1. The image in grey", s.Gray.ToBytes()),
+            Picture("background", "2. The paper's own brightness (strokes removed)", s.Ink.Background.ToBytes()),
+            Picture("ink", "3. Ink relative to the paper: shadows gone", s.Ink.Ink.ToBytes()),
+            Picture("mask", s.Lines.Count > 0 ? $"4. Ink kept, {s.Lines.Count} straight line(s) removed" : "4. Ink kept", s.Mask.Select(m => m ? (byte)255 : (byte)0).ToArray()),
+        ];
+    }
+
+    /// <summary>The image read, or null when no decode slot came free in time.</summary>
+    static async Task<Reading.Reading?> ReadAsync(DigitReader reader, byte[] data, string name, bool single, CancellationToken ct)
     {
         if (!await DecodeSlots.WaitAsync(DecodeWait, ct)) return null;
-        try { return DigitPreprocessor.FromBytes(data, name, WebServer.MaxImagePixels, WebServer.MaxImageSide); }
+        try { return reader.Read(data, name, single, WebServer.MaxImagePixels, WebServer.MaxImageSide); }
         finally { DecodeSlots.Release(); }
     }
 

@@ -14,6 +14,7 @@ const state = {
   inFlight: false,
   pending: false,
   last: null,           // last predict response
+  view: null,           // where an uploaded image sits on the pad: {s, ox, oy} (null: the pad's own pixels)
   hidden: new Set(),    // layer names the user hid
   selected: null,       // {layer, index, x, y}
   layerKey: "",
@@ -148,7 +149,7 @@ wrap.addEventListener("drop", (e) => {
 
 async function upload(file) {
   setStatus(`Reading ${file.name}…`);
-  const result = await callPredict(file, file.type || "application/octet-stream");
+  const result = await callPredict(file, file.type || "application/octet-stream", true);
   if (!result) return;
   // Show the uploaded picture on the pad, so drawing can go on from it.
   try {
@@ -158,9 +159,46 @@ async function upload(file) {
     const s = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
     const w = bitmap.width * s, h = bitmap.height * s;
     ctx.drawImage(bitmap, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    state.view = { s, ox: (pad.width - w) / 2, oy: (pad.height - h) / 2 };
     setBlank(false);
+    drawBoxes(result);
   } catch { /* the server read it; the browser could not draw it (e.g. BMP variants): keep the result */ }
-  setStatus(`${file.name}: read as ${result.digit}.`);
+  setStatus(`${file.name}: read as ${result.number}${result.uncertain ? " (unsure)" : ""}.`);
+}
+
+// The box of every digit read, on the pad: green when sure, orange when unsure.
+function drawBoxes(r) {
+  const c = $("boxes").getContext("2d");
+  c.clearRect(0, 0, pad.width, pad.height);
+  if (!r || !r.digits) return;
+  const v = state.view ?? { s: 1, ox: 0, oy: 0 };
+  c.lineWidth = 2;
+  c.font = "bold 14px system-ui, sans-serif";
+  for (const d of r.digits) {
+    const [x, y, w, h] = d.box;
+    const bx = v.ox + x * v.s, by = v.oy + y * v.s;
+    c.strokeStyle = c.fillStyle = d.uncertain ? "#ef6c00" : "#2e7d32";
+    c.strokeRect(bx - 2, by - 2, w * v.s + 4, h * v.s + 4);
+    c.fillText(String(d.digit), bx, Math.max(14, by - 5));
+  }
+}
+
+function showStages(stages) {
+  const list = $("stage-list");
+  list.innerHTML = "";
+  $("stages").hidden = !stages;
+  if (!stages) return;
+  for (const st of stages) {
+    const fig = document.createElement("figure");
+    const img = document.createElement("img");
+    img.src = `data:image/png;base64,${st.png}`;
+    img.alt = st.title;
+    img.width = st.width; img.height = st.height;
+    const cap = document.createElement("figcaption");
+    cap.textContent = st.title;
+    fig.append(img, cap);
+    list.append(fig);
+  }
 }
 
 // ---------- prediction ----------
@@ -177,15 +215,17 @@ function schedulePredict() {
   });
 }
 
-async function callPredict(body, type) {
+async function callPredict(body, type, withStages = false) {
   try {
-    const url = `api/predict?layers=true&top=2&model=${encodeURIComponent(state.model ?? "")}`;
+    const url = `api/predict?layers=true&top=2${withStages ? "&stages=true" : ""}&model=${encodeURIComponent(state.model ?? "")}`;
     const response = await fetch(url, { method: "POST", body, headers: { "Content-Type": type } });
     const json = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
     if (!response.ok) { setStatus(json.error ?? `Error ${response.status}`, true); return null; }
     setStatus("");
     state.last = json;
+    if (!withStages) { state.view = null; showStages(null); } else showStages(json.stages);
     showResult(json);
+    drawBoxes(json);
     return json;
   } catch (err) {
     setStatus(`Could not reach the server: ${err.message}`, true);
@@ -214,6 +254,12 @@ buildBars();
 
 function showEmpty() {
   state.last = null;
+  state.view = null;
+  drawBoxes(null);
+  showStages(null);
+  $("number").value = "–";
+  $("digits").innerHTML = "";
+  $("doubt").hidden = true;
   $("guess1").value = "–"; $("guess2").value = "–";
   $("prob1").textContent = "\u00a0"; $("prob2").textContent = "\u00a0";
   for (const li of $("bars").children) {
@@ -227,6 +273,20 @@ function showEmpty() {
 }
 
 function showResult(r) {
+  $("number").value = r.number ?? String(r.digit);
+  const chips = $("digits");
+  chips.innerHTML = "";
+  if (r.digits && r.digits.length > 1) {
+    for (const d of r.digits) {
+      const chip = document.createElement("span");
+      chip.textContent = `${d.digit} ${pct(d.probabilities[d.digit])}`;
+      chip.classList.toggle("unsure", d.uncertain);
+      if (d.uncertain) chip.title = `Unsure: ${d.reason}`;
+      chips.append(chip);
+    }
+  }
+  $("doubt").hidden = !r.uncertain;
+  $("doubt").textContent = r.uncertain ? `Unsure: ${r.reason}. The answer may be wrong.` : "";
   const [first, second] = r.top;
   $("guess1").value = String(first.digit);
   $("prob1").textContent = pct(first.probability);

@@ -17,6 +17,16 @@ public static class DigitImages
         return png.ToArray();
     }
 
+    /// <summary>PNG bytes of a grey image (0 = black), row by row.</summary>
+    public static byte[] GrayPng(byte[] gray, int width, int height)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));
+        gray.AsSpan(0, width * height).CopyTo(bitmap.GetPixelSpan());
+        using var image = SKImage.FromBitmap(bitmap);
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        return png.ToArray();
+    }
+
     /// <summary>Writes every misclassified image as dir/&lt;true&gt;/&lt;pred&gt;_&lt;index&gt;.png; returns how many.</summary>
     public static int SaveMisclassified(MnistDataset data, ReadOnlySpan<byte> predictions, string directory)
     {

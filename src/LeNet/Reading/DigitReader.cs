@@ -46,12 +46,7 @@ public sealed class DigitReader(Network network)
     /// <summary>Reads a decoded image; with <paramref name="single"/> all its ink is read as one digit.</summary>
     public Reading Read(DecodedImage image, string name, bool single = false)
     {
-        if (PhotoPipeline.IsMnistFormat(image.Gray))
-        {
-            var input = image.Gray.ToBytes();
-            var digit = Judge(input, Predict([input])[0], new PixelBox(0, 0, image.SourceWidth, image.SourceHeight), 0.9f, null);
-            return Assemble([digit], image, false, null);
-        }
+        if (PhotoPipeline.IsMnistFormat(image.Gray)) return ReadMnist(image.Gray.ToBytes(), image);
         var stages = PhotoPipeline.Run(image, name);
         var ink = stages.Ink.Ink;
         var regions = single ? [DigitPreprocessor.Whole(stages.Regions)] : stages.Regions;
@@ -99,6 +94,15 @@ public sealed class DigitReader(Network network)
             }
         }
         return Assemble(digits, image, !stages.Ink.LightInk, stages);
+    }
+
+    /// <summary>Reads an MNIST-style 28x28 digit (784 bytes, 0 = background, 255 = ink) as it is.</summary>
+    public Reading ReadMnist(byte[] pixels28) => ReadMnist(pixels28, new DecodedImage(new GrayImage(28, 28), 28, 28));
+
+    Reading ReadMnist(byte[] input, DecodedImage image)
+    {
+        var digit = Judge(input, Predict([input])[0], new PixelBox(0, 0, image.SourceWidth, image.SourceHeight), 1, null);
+        return Assemble([digit], image, false, null);
     }
 
     /// <summary>How likely one handwritten digit is to be this wide for its height (1 up to 1.5 times wider than tall).</summary>

@@ -35,6 +35,7 @@ public sealed class PredictApiTests(ServerFixture server)
         for (int i = 0; i < 5; i++)
         {
             model.Predict(server.TestSet.Image(i), 1, expected, threads: 1);
+            model.Calibration.Apply(expected);  // the API answers with calibrated probabilities
             var r = await Json(await Client.PostAsync("api/predict", Pixels(i)));
             Assert.Equal(server.TestSet.Labels[i], r.GetProperty("digit").GetInt32());
             var p = r.GetProperty("probabilities").EnumerateArray().Select(e => e.GetSingle()).ToArray();
@@ -47,7 +48,11 @@ public sealed class PredictApiTests(ServerFixture server)
             Assert.Equal(r.GetProperty("digit").GetInt32(), top[0].GetProperty("digit").GetInt32());
             Assert.True(top[0].GetProperty("probability").GetSingle() >= top[1].GetProperty("probability").GetSingle());
             Assert.Equal("lenet5", r.GetProperty("model").GetString());
+            Assert.Equal(server.TestSet.Labels[i].ToString(), r.GetProperty("number").GetString());
+            Assert.Equal(1, r.GetProperty("digits").GetArrayLength());
+            Assert.Equal([0, 0, 28, 28], r.GetProperty("digits")[0].GetProperty("box").EnumerateArray().Select(e => e.GetInt32()).ToArray());
             Assert.False(r.TryGetProperty("layers", out _));
+            Assert.False(r.GetProperty("uncertain").GetBoolean());
         }
     }
 
