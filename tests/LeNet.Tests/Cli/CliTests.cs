@@ -203,6 +203,32 @@ public class CliTests
     }
 
     [Fact]
+    public void Predict_reads_a_number_and_says_where_each_digit_is()
+    {
+        var photos = new LeNet.PhotoLab.Conditions(LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: false), fonts: []);
+        var sample = photos.One(LeNet.PhotoLab.Condition.Number, 1);
+        var file = Path.Combine(Work, "number.jpg");
+        File.WriteAllBytes(file, sample.Bytes);
+
+        var (code, text, stderr) = Lenet("predict", file);
+        Assert.True(code == 0, stderr);
+        Assert.Matches($@"number\.jpg: {sample.Label}  \((\d \d+\.\d%( unsure)?(, )?){{{sample.Label.Length}}}\)", text);
+
+        var (_, json, _) = Lenet("predict", file, "--json");
+        var r = JsonNode.Parse(json)![0]!;
+        Assert.Equal(sample.Label, (string)r["number"]!);
+        Assert.Equal(sample.Label[0] - '0', (int)r["digit"]!);
+        var digits = r["digits"]!.AsArray();
+        Assert.Equal(sample.Label.Length, digits.Count);
+        Assert.All(digits, d => Assert.Equal(4, d!["box"]!.AsArray().Count));
+        Assert.Equal(10, digits[0]!["probabilities"]!.AsArray().Count);
+        Assert.NotNull(r["uncertain"]);
+
+        var (_, one, _) = Lenet("predict", file, "--single", "--top", "1");
+        Assert.Matches(@"number\.jpg: \d \(\d+\.\d%, unsure\)  unsure: ink unlike a digit", one);
+    }
+
+    [Fact]
     public void Summary_json_has_layers_and_totals()
     {
         var (code, stdout, _) = Lenet("summary", "lenet5", "--json");

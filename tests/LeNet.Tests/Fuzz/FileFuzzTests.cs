@@ -113,6 +113,7 @@ public sealed class FileFuzzTests
         byte[][] seeds = [.. new[] { SKEncodedImageFormat.Png, SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Webp }
             .Select(f => image.Encode(f, 90).ToArray())];
         var rng = new Random(4);
-        Contract<InvalidImageException>("image", i => Mutator.Bytes(seeds[i % seeds.Length], rng), data => DigitPreprocessor.FromBytes(data, "fuzz.png"));
+        var reader = new LeNet.Reading.DigitReader(LeNet.Models.PretrainedModels.Load("lenet5"));
+        Contract<InvalidImageException>("image", i => Mutator.Bytes(seeds[i % seeds.Length], rng), data => reader.Read(data, "fuzz.png"));
     }
 }

@@ -72,6 +72,36 @@ public sealed class PredictApiTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task A_photo_of_a_number_gives_every_digit_with_its_box_and_the_stages()
+    {
+        var sample = new LeNet.PhotoLab.Conditions(server.TestSet, fonts: []).One(LeNet.PhotoLab.Condition.Number, 0);
+        var jpeg = new ByteArrayContent(sample.Bytes);
+        jpeg.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        var r = await Json(await Client.PostAsync("api/predict?stages=true", jpeg));
+        Assert.Equal(sample.Label, r.GetProperty("number").GetString());
+        var digits = r.GetProperty("digits").EnumerateArray().ToArray();
+        Assert.Equal(sample.Label.Length, digits.Length);
+        Assert.Equal(sample.Label[0] - '0', r.GetProperty("digit").GetInt32());
+        for (int i = 0; i < digits.Length; i++)
+        {
+            Assert.Equal(sample.Label[i] - '0', digits[i].GetProperty("digit").GetInt32());
+            Assert.Equal(4, digits[i].GetProperty("box").GetArrayLength());
+            Assert.Equal(784, digits[i].GetProperty("input28").GetArrayLength());
+        }
+        var stages = r.GetProperty("stages").EnumerateArray().ToArray();
+        Assert.Equal(["gray", "background", "ink", "mask"], stages.Select(s => s.GetProperty("name").GetString()!).ToArray());
+        using var picture = SKBitmap.Decode(Convert.FromBase64String(stages[2].GetProperty("png").GetString()!));
+        Assert.Equal(stages[2].GetProperty("width").GetInt32(), picture.Width);
+
+        var single = new ByteArrayContent(sample.Bytes);
+        single.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        var one = await Json(await Client.PostAsync("api/predict?single=true", single));
+        Assert.Equal(1, one.GetProperty("digits").GetArrayLength());
+        Assert.True(one.GetProperty("uncertain").GetBoolean());
+        Assert.Equal("ink unlike a digit", one.GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task Multipart_uploads_and_jpeg_are_accepted()
     {
         using var bitmap = SKBitmap.Decode(server.DigitPng(0));

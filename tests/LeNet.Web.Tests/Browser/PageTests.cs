@@ -102,6 +102,30 @@ public sealed class PageTests(ServerFixture server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Uploading_a_photo_of_a_number_shows_the_number_its_boxes_and_the_stages()
+    {
+        var page = await Open();
+        var sample = new LeNet.PhotoLab.Conditions(server.TestSet, fonts: []).One(LeNet.PhotoLab.Condition.Number, 0);
+        string file = Path.Combine(server.Folder, "number.jpg");
+        File.WriteAllBytes(file, sample.Bytes);
+        await page.SetInputFilesAsync("#file", file);
+        await Assertions.Expect(page.Locator("#number")).ToHaveTextAsync(sample.Label);
+        await Assertions.Expect(page.Locator("#digits span")).ToHaveCountAsync(sample.Label.Length);
+        await Assertions.Expect(page.Locator("#stages")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#stage-list img")).ToHaveCountAsync(4);
+        // The boxes are drawn over the pad: some of its pixels are green or orange.
+        long coloured = await page.EvaluateAsync<long>(@"() => {
+            const d = document.getElementById('boxes').getContext('2d').getImageData(0, 0, 280, 280).data;
+            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++; return n; }");
+        Assert.True(coloured > 100, $"{coloured} box pixels");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "upload-number.png"), FullPage = true });
+
+        // Drawing again hides the photo's stages.
+        await page.ClickAsync("#clear");
+        await Assertions.Expect(page.Locator("#stages")).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task Layers_can_be_hidden_and_a_feature_map_shows_its_kernels()
     {
         var page = await Open();
