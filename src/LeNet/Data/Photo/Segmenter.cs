@@ -19,7 +19,11 @@ public static class Segmenter
 
     public static List<DigitRegion> Find(bool[] mask, int w, int h)
     {
-        var comps = Components(mask, w, h);
+        // Pieces are found on the mask with gaps of up to two pixels bridged (a stroke broken where a
+        // shadow's edge crosses it stays one piece), but keep only the mask's own pixels.
+        var comps = Components(Bridge(mask, w, h), w, h);
+        foreach (var c in comps) c.Pixels.RemoveAll(p => !mask[p]);
+        comps.RemoveAll(c => c.Pixels.Count == 0);
         if (comps.Count == 0) return [];
         int largest = comps.Max(c => c.Pixels.Count);
         // Specks: tiny next to the largest piece.
@@ -27,7 +31,7 @@ public static class Segmenter
         // Along the border, when there is other ink: page edges and rules spanning most of a side, and
         // solid patches (the tip of a shadow where it meets the border) rather than strokes.
         if (comps.Count > 1)
-            comps.RemoveAll(c => c.Border && (c.Box.Width > 0.7 * w || c.Box.Height > 0.7 * h || c.Thickness > 0.3f * Math.Max(c.Box.Width, c.Box.Height)));
+            comps.RemoveAll(c => c.Border && (c.Box.Width > 0.7 * w || c.Box.Height > 0.7 * h || c.Thickness > 0.3f * Math.Max(c.Box.Width, c.Box.Height) || CutPatch(c, w, h)));
         if (comps.Count == 0) return [];
 
         int tallest = TallestOf(comps, comps.Max(c => c.Pixels.Count));
@@ -68,6 +72,37 @@ public static class Segmenter
         digits.Sort((a, b) => a.Box.CentreX.CompareTo(b.Box.CentreX));
         if (digits.Count > MaxDigits) digits = digits.OrderByDescending(d => d.Pixels.Count).Take(MaxDigits).OrderBy(d => d.Box.CentreX).ToList();
         return digits.Select(d => new DigitRegion(d.Box, d.Pixels.ToArray()) { Splits = Splits(d, w) }).ToList();
+    }
+
+    /// <summary>
+    /// A solid patch cut off by the frame (the tip of a shadow): it fills much of its box and lies along
+    /// the border for a long run; a digit cut by the frame meets it with stroke ends, short runs.
+    /// </summary>
+    static bool CutPatch(Piece c, int w, int h)
+    {
+        if (c.Pixels.Count < 0.4 * c.Box.Width * c.Box.Height) return false;
+        var set = new HashSet<int>(c.Pixels);
+        int Longest(IEnumerable<int> border)
+        {
+            int best = 0, run = 0;
+            foreach (int p in border) { run = set.Contains(p) ? run + 1 : 0; best = Math.Max(best, run); }
+            return best;
+        }
+        int longest = Math.Max(
+            Math.Max(Longest(Enumerable.Range(0, w)), Longest(Enumerable.Range(0, w).Select(x => (h - 1) * w + x))),
+            Math.Max(Longest(Enumerable.Range(0, h).Select(y => y * w)), Longest(Enumerable.Range(0, h).Select(y => y * w + w - 1))));
+        return longest >= 3 * c.Thickness && longest >= 0.5 * Math.Min(c.Box.Width, c.Box.Height);
+    }
+
+    /// <summary>The mask with gaps of one or two pixels closed (a 3x3 dilation, then erosion).</summary>
+    static bool[] Bridge(bool[] mask, int w, int h)
+    {
+        var g = new GrayImage(w, h);
+        for (int i = 0; i < mask.Length; i++) g.Pixels[i] = mask[i] ? 1 : 0;
+        var closed = Morphology.Close(g, 1);
+        var result = new bool[mask.Length];
+        for (int i = 0; i < mask.Length; i++) result[i] = closed.Pixels[i] > 0.5f;
+        return result;
     }
 
     static int TallestOf(List<Piece> comps, int largest) =>
