@@ -9,8 +9,8 @@ namespace LeNet.Data;
 
 public static class DigitFrame
 {
-    const float MnistStroke = 2.6f;   // MNIST's median stroke at 20x20 (2·area / perimeter of its pixels ≥ 128)
-    const float ThickStroke = 5f;     // thicker than nearly every MNIST digit (9 in 10 are under 3.7)
+    const float MnistStroke = 3.0f;   // MNIST's median stroke at 20x20 (2·area / perimeter of its pixels ≥ 128)
+    const float ThickStroke = 6f;     // thicker than nearly every MNIST digit (9 in 10 are under 3.7)
 
     public static byte[] Frame(GrayImage ink, DigitRegion region)
     {
