@@ -27,7 +27,7 @@ public class PhotoReadingTests(ITestOutputHelper output)
     [InlineData(Condition.Line, 10)]
     [InlineData(Condition.HardShadow, 10)]
     [InlineData(Condition.Canvas, 11)]
-    [InlineData(Condition.OptDigits, 9)]
+    [InlineData(Condition.OptDigits, 8)]
     [InlineData(Condition.Number, 10)]
     public void Photos_of_each_condition_are_read(Condition condition, int atLeast)
     {
