@@ -24,7 +24,7 @@ public static class PredictCommand
         var top = new Option<int>("--top") { Description = "How many guesses to show for an image of one digit (1–10).", DefaultValueFactory = _ => 3, HelpName = "K" };
         top.Validators.Add(r => { if (r.GetValue(top) is < 1 or > 10) r.AddError("--top must be between 1 and 10."); });
         var single = new Option<bool>("--single") { Description = "Read all the ink in an image as one digit, instead of finding every digit in it." };
-        var json = Cli.JsonOption("[{file, number, digit, probabilities, uncertain, reason, digits: [{digit, probabilities, box: [x, y, w, h], uncertain, reason}…]}…] (or {file, error} for a failed file); digit and probabilities describe the first digit, boxes are in the image's pixels");
+        var json = Cli.JsonOption("[{file, number, digit, probabilities, uncertain, reason, digits: [{digit, probabilities, box: [x, y, w, h] in the image's pixels, uncertain, reason}…]}…] (digit and probabilities: the first digit's; {file, error} for a failed file)");
         var cmd = new Command("predict", "Read handwritten digits and numbers from image files (photos of paper, scans, drawings), saying where it is unsure.") { model, inputs, top, single, json };
         cmd.SetAction(r =>
         {
