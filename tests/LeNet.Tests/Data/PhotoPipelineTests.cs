@@ -94,6 +94,75 @@ public class PhotoPipelineTests
         Assert.Single(regions);
     }
 
+    static void Segment(bool[] mask, int w, float x0, float y0, float x1, float y1, float width)
+    {
+        // Every pixel within width/2 of the segment.
+        int h = mask.Length / w;
+        float dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                float t = Math.Clamp(((x - x0) * dx + (y - y0) * dy) / len2, 0, 1);
+                float ex = x - (x0 + t * dx), ey = y - (y0 + t * dy);
+                if (ex * ex + ey * ey <= width * width / 4) mask[y * w + x] = true;
+            }
+    }
+
+    static GrayImage InkOf(bool[] mask, int w)
+    {
+        var ink = new GrayImage(w, mask.Length / w);
+        for (int i = 0; i < mask.Length; i++) ink.Pixels[i] = mask[i] ? 1 : 0;
+        return ink;
+    }
+
+    [Fact]
+    public void A_4_s_long_diagonal_stays_but_a_pen_line_across_a_digit_goes()
+    {
+        // A 4 as drawn on a canvas: its long diagonal runs well past the small bar-and-stem the rest of
+        // the 4 is, but all of that rest hangs off one side of it.
+        int w = 280, h = 280;
+        var four = new bool[w * h];
+        Segment(four, w, 170, 20, 80, 260, 18);    // the diagonal
+        Segment(four, w, 70, 60, 60, 140, 18);     // the left stem
+        Segment(four, w, 60, 140, 135, 130, 18);   // the bar, ending at the diagonal
+        int inked = four.Count(b => b);
+        Assert.Empty(Lines.Remove(four, InkOf(four, w)));
+        Assert.Equal(inked, four.Count(b => b));
+
+        // A 0 with a pen line of the same width drawn through it: digit on both sides of the line.
+        var zero = new bool[w * h];
+        for (int a = 0; a < 360; a += 2)
+        {
+            float r0 = a * MathF.PI / 180, r1 = (a + 2) * MathF.PI / 180;
+            Segment(zero, w, 140 + 30 * MathF.Cos(r0), 140 + 45 * MathF.Sin(r0), 140 + 30 * MathF.Cos(r1), 140 + 45 * MathF.Sin(r1), 12);
+        }
+        Segment(zero, w, 10, 110, 270, 170, 12);
+        var lines = Lines.Remove(zero, InkOf(zero, w));
+        Assert.Single(lines);
+        Assert.False(zero[(112 * w) + 20], "the line's pixels outside the digit are gone");
+        Assert.True(zero[(150 * w) + 110] && zero[(150 * w) + 170], "the 0's sides stay");
+    }
+
+    [Fact]
+    public void What_is_left_of_a_faint_ruled_line_beside_a_thick_digit_goes()
+    {
+        // Hysteresis grows a faint ruled line from the thick stroke it touches: a 1 px piece 60 px long.
+        int w = 200, h = 150;
+        var mask = new bool[w * h];
+        Segment(mask, w, 100, 20, 100, 130, 14);   // a thick 1
+        for (int x = 40; x < 100; x++) mask[70 * w + x] = true;
+        var ink = InkOf(mask, w);
+        int removed = Lines.RemoveSpurs(mask, ink, strokeWidth: 14);
+        Assert.InRange(removed, 50, 60);
+        Assert.False(mask[70 * w + 60]);
+        Assert.Equal(0, ink[60, 70]);
+        for (int y = 22; y < 128; y++) Assert.True(mask[y * w + 100], $"the 1 lost its pixel at y = {y}");
+        // With strokes as thin as the piece (a ballpoint), nothing is taken.
+        var thin = new bool[w * h];
+        for (int x = 40; x < 160; x++) thin[70 * w + x] = true;
+        Assert.Equal(0, Lines.RemoveSpurs(thin, InkOf(thin, w), strokeWidth: 2));
+    }
+
     [Fact]
     public void Pieces_of_one_digit_join_and_digits_side_by_side_stay_apart()
     {

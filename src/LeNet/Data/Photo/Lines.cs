@@ -4,8 +4,9 @@
 // it, 0.5° by 2 px); each strong candidate is walked along to measure its thickness and the extent of
 // its straight run. It is a line, not a stroke, when the rest of the ink is substantial, the run is
 // at least twice as long as the rest is big and it reaches past the rest on both sides (a 1's stem, a
-// 7's bar or a 9's stem is about as long as the digit it belongs to, and ends at it). Where a digit's stroke crosses the line (ink on both sides), the crossing
-// is kept.
+// 7's bar or a 9's stem is about as long as the digit it belongs to, and ends at it), and when the
+// digit lies on both sides of it or it runs from edge to edge (a 4's long diagonal has its digit on one
+// side). Where a digit's stroke crosses the line (ink on both sides), the crossing is kept.
 namespace LeNet.Data;
 
 public readonly record struct StraightLine(float Angle, float Rho, float Thickness, float Start, float End);
@@ -15,9 +16,15 @@ public static class Lines
     const int Angles = 360;   // 0.5° steps over 180°
     const float RhoStep = 2;
 
-    /// <summary>Removes long straight lines from the mask and the ink (in place); returns the lines removed.</summary>
-    public static List<StraightLine> Remove(bool[] mask, GrayImage ink, int maxLines = 24)
+    /// <summary>
+    /// Removes long straight lines from the mask and the ink (in place); returns the lines removed.
+    /// Lines are looked for in <paramref name="faint"/> (ink above a lower threshold, where a light
+    /// ruled line is whole rather than the pieces of it the mask holds near a digit), or in the mask
+    /// itself when it is null.
+    /// </summary>
+    public static List<StraightLine> Remove(bool[] mask, GrayImage ink, bool[]? faint = null, int maxLines = 24)
     {
+        faint ??= mask;
         int w = ink.Width, h = ink.Height;
         var removed = new List<StraightLine>();
         int minLength = (int)(0.3f * Math.Min(w, h));
@@ -37,7 +44,7 @@ public static class Lines
         int inked = 0;
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
-                if (mask[y * w + x]) { Vote(x, y); inked++; }
+                if (faint[y * w + x]) { Vote(x, y); inked++; }
         if (inked == 0) return removed;
 
         // Candidates: the strongest directions whose ink runs straight for long enough.
@@ -51,7 +58,7 @@ public static class Lines
             if (best < 0) break;
             int angle = best / rhos;
             float rho = (best % rhos + 0.5f) * RhoStep - diagonal;
-            if (Measure(mask, w, h, cos[angle], sin[angle], rho, angle * 180f / Angles) is { } l &&
+            if (Measure(faint, w, h, cos[angle], sin[angle], rho, angle * 180f / Angles) is { } l &&
                 l.End - l.Start >= minLength && l.Thickness <= (l.End - l.Start) / 8 &&
                 !candidates.Any(c => Same(c.Line, l)))
                 candidates.Add((l, cos[angle], sin[angle]));
@@ -92,6 +99,12 @@ public static class Lines
             // Twice as long as the rest is big, and reaching past it on both sides (a 9's stem runs
             // past its loop on one side only).
             if (length < 2 * size || l.Start > a0 - 0.5f * size || l.End < a1 + 0.5f * size) continue;
+            // A line drawn across a digit has digit on both sides; a straight stroke the rest hangs off
+            // (a 4's long diagonal, an 8's tail) has it on one. Ruled lines run edge to edge and go even
+            // where they only touch a digit's tip.
+            float half = l.Thickness / 2 + 2;
+            int side = across.Count(v => v > l.Rho + half), other = across.Count(v => v < l.Rho - half);
+            if (Math.Min(side, other) < 0.04f * across.Count && !EdgeToEdge(l, c, s, w, h)) continue;
             Erase(mask, ink, l, c, s);
             removed.Add(l);
             if (removed.Count >= maxLines) break;
@@ -99,11 +112,90 @@ public static class Lines
         return removed;
     }
 
+    /// <summary>
+    /// Removes thin straight pieces hanging off thick strokes (in place): what is left of a light ruled
+    /// line where it touches a digit, too short to be found as a line. A piece counts when the mask is at
+    /// most 3 px thick there while strokes are at least twice as thick, and it runs straight for at least
+    /// 2.5 stroke widths. Returns the number of pixels removed.
+    /// </summary>
+    public static int RemoveSpurs(bool[] mask, GrayImage ink, float strokeWidth)
+    {
+        if (strokeWidth < 6) return 0;
+        int w = ink.Width, h = ink.Height;
+        var image = new GrayImage(w, h);
+        for (int p = 0; p < mask.Length; p++) image.Pixels[p] = mask[p] ? 1 : 0;
+        var thick = Morphology.Open(image, Math.Max(1, (int)(strokeWidth / 4)));
+        var seen = new bool[mask.Length];
+        var piece = new List<int>();
+        var stack = new Stack<int>();
+        int removed = 0;
+        for (int start = 0; start < mask.Length; start++)
+        {
+            if (!mask[start] || seen[start] || thick.Pixels[start] > 0) continue;
+            piece.Clear();
+            seen[start] = true;
+            stack.Push(start);
+            while (stack.Count > 0)
+            {
+                int p = stack.Pop();
+                piece.Add(p);
+                int px = p % w, py = p / w;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        int qx = px + dx, qy = py + dy, q = qy * w + qx;
+                        if (qx < 0 || qy < 0 || qx >= w || qy >= h || seen[q] || !mask[q] || thick.Pixels[q] > 0) continue;
+                        seen[q] = true;
+                        stack.Push(q);
+                    }
+            }
+            if (piece.Count < 2.5f * strokeWidth || !ThinAndStraight(piece, w, 2.5f * strokeWidth)) continue;
+            foreach (int p in piece) { mask[p] = false; ink.Pixels[p] = 0; }
+            removed += piece.Count;
+        }
+        return removed;
+    }
+
+    /// <summary>True when the pixels lie along one straight line at least <paramref name="length"/> long and at most 3 px wide.</summary>
+    static bool ThinAndStraight(List<int> piece, int w, float length)
+    {
+        double mx = 0, my = 0;
+        foreach (int p in piece) { mx += p % w; my += p / w; }
+        mx /= piece.Count; my /= piece.Count;
+        double sxx = 0, syy = 0, sxy = 0;
+        foreach (int p in piece)
+        {
+            double dx = p % w - mx, dy = p / w - my;
+            sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
+        }
+        double angle = 0.5 * Math.Atan2(2 * sxy, sxx - syy), c = Math.Cos(angle), s = Math.Sin(angle);
+        double a0 = double.MaxValue, a1 = double.MinValue, b0 = double.MaxValue, b1 = double.MinValue;
+        foreach (int p in piece)
+        {
+            double dx = p % w - mx, dy = p / w - my, along = dx * c + dy * s, across = -dx * s + dy * c;
+            a0 = Math.Min(a0, along); a1 = Math.Max(a1, along); b0 = Math.Min(b0, across); b1 = Math.Max(b1, across);
+        }
+        return a1 - a0 >= length && b1 - b0 <= 3;
+    }
+
+    /// <summary>True when both ends of the line's run are at the image's border.</summary>
+    static bool EdgeToEdge(StraightLine l, float c, float s, int w, int h)
+    {
+        float margin = 0.03f * Math.Min(w, h) + 2;
+        bool AtBorder(float t)
+        {
+            float x = l.Rho * c - t * s, y = l.Rho * s + t * c;
+            return x <= margin || y <= margin || x >= w - 1 - margin || y >= h - 1 - margin;
+        }
+        return AtBorder(l.Start) && AtBorder(l.End);
+    }
+
     static bool Same(StraightLine a, StraightLine b)
     {
-        float d = MathF.Abs(a.Angle - b.Angle);
-        d = Math.Min(d, 180 - d);
-        return d < 3 && MathF.Abs(a.Rho - b.Rho) < Math.Max(a.Thickness, b.Thickness) + 2;
+        // (θ, ρ) and (θ ± 180°, −ρ) are the same line.
+        float d = MathF.Abs(a.Angle - b.Angle), rho = b.Rho;
+        if (d > 90) { d = 180 - d; rho = -rho; }
+        return d < 3 && MathF.Abs(a.Rho - rho) < Math.Max(a.Thickness, b.Thickness) + 2;
     }
 
     /// <summary>The 2nd and 98th percentiles of the values (specks do not count).</summary>

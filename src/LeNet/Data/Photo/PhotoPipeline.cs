@@ -35,8 +35,13 @@ public static class PhotoPipeline
         var ink = InkMaps.Find(gray);
         float max = ink.Ink.Pixels.Max();
         if (max < 0.08f) throw new NoDigitException($"{name}: no digit found (the image is blank or has too little contrast).");
-        var mask = Hysteresis(ink.Ink, Math.Min(ink.Threshold, 0.6f * max));
-        var lines = Lines.Remove(mask, ink.Ink);
+        float high = Math.Min(ink.Threshold, 0.6f * max);
+        var mask = Hysteresis(ink.Ink, high);
+        // Lines are looked for where the ink is at least faint: there a light ruled line is whole, while
+        // the mask holds only the pieces of it that hysteresis grew from a digit it touches.
+        var faint = Array.ConvertAll(ink.Ink.Pixels, v => v >= Math.Max(0.25f * high, 0.06f));
+        var lines = Lines.Remove(mask, ink.Ink, faint);
+        Lines.RemoveSpurs(mask, ink.Ink, ink.StrokeWidth);
         var regions = Segmenter.Find(mask, gray.Width, gray.Height);
         if (regions.Count == 0) throw new NoDigitException($"{name}: no digit found.");
         return new PhotoStages(image, ink, mask, lines, regions);
