@@ -88,6 +88,14 @@ public sealed class Conditions(MnistDataset test, IReadOnlyList<SKTypeface> font
         int mnistIndex = (int)(Rng.SeedFor(seed, 99, (ulong)((int)c * 100_003 + index)) % (ulong)test.Count);
         // Two images in three are MNIST test digits; the third a template or a font.
         string source = c is Condition.OptDigits or Condition.Number || index % 3 != 2 ? "mnist" : fonts.Count > 0 && index % 6 == 5 ? "font" : "pen";
+        // A thin pen or a canvas brush redraws an MNIST digit along its centre line; where that loses a
+        // stroke or adds loops, another test digit of the same class is drawn instead.
+        if (source == "mnist" && c is Condition.ThinPen or Condition.Canvas)
+            for (int tries = 0; tries < 50 && !Glyph.CentreLineKeepsShape(test.Image(mnistIndex)); tries++)
+            {
+                int label0 = test.Labels[mnistIndex];
+                do mnistIndex = (mnistIndex + 7919) % test.Count; while (test.Labels[mnistIndex] != label0);
+            }
         int label = source == "mnist" ? test.Labels[mnistIndex] : index % 10;
         SKTypeface? font = source == "font" ? fonts[index / 6 % fonts.Count] : null;
 

@@ -44,22 +44,8 @@ public sealed class Glyph(float[] alpha, int width, int height)
     /// <summary>An MNIST digit redrawn along its centre line with a round pen <paramref name="pen"/> pixels wide.</summary>
     public static Glyph FromMnistCentreLine(ReadOnlySpan<byte> digit28, int height, float pen)
     {
-        var (x0, y0, x1, y1) = InkBox(digit28);
-        const int k = 4;  // the centre line is found at 4x MNIST's resolution
-        int bw = x1 - x0 + 1, bh = y1 - y0 + 1, w4 = (bw + 2) * k, h4 = (bh + 2) * k;
-        using var small = new SKBitmap(new SKImageInfo(bw + 2, bh + 2, SKColorType.Gray8, SKAlphaType.Opaque));
-        var s = small.GetPixelSpan();
-        s.Clear();
-        for (int y = 0; y < bh; y++)
-            for (int x = 0; x < bw; x++) s[(y + 1) * (bw + 2) + x + 1] = digit28[(y0 + y) * 28 + x0 + x];
-        using var big = small.Resize(new SKImageInfo(w4, h4, SKColorType.Gray8, SKAlphaType.Opaque), new SKSamplingOptions(SKCubicResampler.Mitchell));
-        var b = big.GetPixelSpan();
-        var mask = new bool[w4 * h4];
-        for (int i = 0; i < mask.Length; i++) mask[i] = b[i] > 160;
-        Thin(mask, w4, h4);
-        Prune(mask, w4, h4, 6);
-
-        float scale = (float)height / (bh * k);
+        var (mask, _, w4, h4, bh) = CentreLine(digit28);
+        float scale = (float)height / (bh * CentreScale);
         int tw = (int)MathF.Ceiling(w4 * scale + pen + 4), th = (int)MathF.Ceiling(h4 * scale + pen + 4);
         using var bitmap = new SKBitmap(new SKImageInfo(tw, th, SKColorType.Alpha8, SKAlphaType.Premul));
         using (var canvas = new SKCanvas(bitmap))
@@ -85,6 +71,80 @@ public sealed class Glyph(float[] alpha, int width, int height)
     }
 
     static readonly (int, int)[] Forward = [(1, 0), (-1, 1), (0, 1), (1, 1)];
+
+    const int CentreScale = 4;  // the centre line is found at 4x MNIST's resolution
+
+    /// <summary>The digit's centre line (one pixel wide, at 4x) and the ink it was thinned from.</summary>
+    static (bool[] Line, bool[] Ink, int Width, int Height, int InkHeight) CentreLine(ReadOnlySpan<byte> digit28)
+    {
+        var (x0, y0, x1, y1) = InkBox(digit28);
+        const int k = CentreScale;
+        int bw = x1 - x0 + 1, bh = y1 - y0 + 1, w4 = (bw + 2) * k, h4 = (bh + 2) * k;
+        using var small = new SKBitmap(new SKImageInfo(bw + 2, bh + 2, SKColorType.Gray8, SKAlphaType.Opaque));
+        var s = small.GetPixelSpan();
+        s.Clear();
+        for (int y = 0; y < bh; y++)
+            for (int x = 0; x < bw; x++) s[(y + 1) * (bw + 2) + x + 1] = digit28[(y0 + y) * 28 + x0 + x];
+        using var big = small.Resize(new SKImageInfo(w4, h4, SKColorType.Gray8, SKAlphaType.Opaque), new SKSamplingOptions(SKCubicResampler.Mitchell));
+        var b = big.GetPixelSpan();
+        var ink = new bool[w4 * h4];
+        for (int i = 0; i < ink.Length; i++) ink[i] = b[i] > 160;
+        var mask = (bool[])ink.Clone();
+        Thin(mask, w4, h4);
+        Prune(mask, w4, h4, 6);
+        return (mask, ink, w4, h4, bh);
+    }
+
+    /// <summary>
+    /// True when a pen drawn along the digit's centre line writes the same shape: as many strokes
+    /// (pieces of ink) and as many loops as the digit has. Thinning breaks some strokes (a two-pixel
+    /// diagonal can vanish) and turns specks inside a thick stroke into extra loops; such a redrawn
+    /// digit no longer shows what its label says.
+    /// </summary>
+    public static bool CentreLineKeepsShape(ReadOnlySpan<byte> digit28)
+    {
+        const int k = CentreScale;
+        var (line, ink, w, h, _) = CentreLine(digit28);
+        return Pieces(ink, w, h, k * k) == Pieces(line, w, h, k) && Loops(ink, w, h, 2 * k * k) == Loops(line, w, h, 2 * k * k);
+    }
+
+    /// <summary>8-connected pieces of at least <paramref name="minArea"/> pixels.</summary>
+    static int Pieces(bool[] m, int w, int h, int minArea) => Components(m, w, h, on: true, eight: true, minArea, borderCounts: true);
+
+    /// <summary>Holes (4-connected background not reaching the border) of at least <paramref name="minArea"/> pixels.</summary>
+    static int Loops(bool[] m, int w, int h, int minArea) => Components(m, w, h, on: false, eight: false, minArea, borderCounts: false);
+
+    static int Components(bool[] m, int w, int h, bool on, bool eight, int minArea, bool borderCounts)
+    {
+        var seen = new bool[m.Length];
+        var stack = new Stack<int>();
+        int count = 0;
+        for (int start = 0; start < m.Length; start++)
+        {
+            if (seen[start] || m[start] != on) continue;
+            int area = 0;
+            bool border = false;
+            seen[start] = true;
+            stack.Push(start);
+            while (stack.Count > 0)
+            {
+                int p = stack.Pop(), px = p % w, py = p / w;
+                area++;
+                if (px == 0 || py == 0 || px == w - 1 || py == h - 1) border = true;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                    {
+                        if ((dx == 0 && dy == 0) || (!eight && dx != 0 && dy != 0)) continue;
+                        int qx = px + dx, qy = py + dy, q = qy * w + qx;
+                        if (qx < 0 || qy < 0 || qx >= w || qy >= h || seen[q] || m[q] != on) continue;
+                        seen[q] = true;
+                        stack.Push(q);
+                    }
+            }
+            if (area >= minArea && (borderCounts || !border)) count++;
+        }
+        return count;
+    }
 
     /// <summary>A digit from a pen-path template, <paramref name="height"/> tall, with random jitter and slant.</summary>
     public static Glyph FromTemplate(int digit, int height, float pen, Rng rng)
