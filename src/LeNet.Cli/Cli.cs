@@ -10,18 +10,40 @@ public static class Cli
 {
     public const int Ok = 0, Failed = 1, Usage = 2, Interrupted = 130;
 
+    /// <summary>The tool's name as users type it (the assembly is LeNet.Cli, the installed command lenet).</summary>
+    public const string Name = "lenet";
+
     public static int Run(RootCommand root, string[] args)
     {
         RequirePaths(root);
-        var parse = root.Parse(args);
+        foreach (var option in root.Options)
+            if (option is VersionOption) option.Aliases.Add("-v");
+        // Bare `lenet` shows what it can do rather than an error.
+        var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {PlainWords(e.Message)}");
-            Console.Error.WriteLine("Run 'lenet --help' or 'lenet <command> --help' for usage.");
+            // A mistyped word makes the parser complain about it, about every word after it and about
+            // the missing command: the first complaint, with a suggestion, says it all.
+            var errors = parse.Errors.Where(e => e.Message.StartsWith("Unrecognized command or argument")).Take(1).ToList();
+            if (errors.Count == 0) errors = parse.Errors.ToList();
+            foreach (var e in errors)
+            {
+                Console.Error.WriteLine($"error: {PlainWords(e.Message, parse.CommandResult.Command)}");
+                if (DidYouMean(e.Message, parse.CommandResult.Command) is { } suggestion) Console.Error.WriteLine($"Did you mean '{suggestion}'?");
+            }
+            Console.Error.WriteLine($"Run '{Name} --help' or '{Name} <command> --help' for usage.");
             return Usage;
         }
         try
         {
+            if (parse.Action is System.CommandLine.Help.HelpAction)
+            {
+                // Help names the command as it is installed, not after the assembly.
+                var help = new StringWriter();
+                int code = parse.Invoke(new InvocationConfiguration { Output = help });
+                Console.Out.Write(help.ToString().Replace(RootCommand.ExecutableName, Name));
+                return code;
+            }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (LeNetException e)
@@ -42,6 +64,40 @@ public static class Cli
         }
     }
 
+    /// <summary>
+    /// For "Unrecognized command or argument 'trian'": the command's subcommand or option nearest to
+    /// the word (at most two edits away, or a unique prefix), or null.
+    /// </summary>
+    public static string? DidYouMean(string message, Command command)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Unrecognized command or argument '(?<word>[^']+)'");
+        if (!m.Success) return null;
+        string word = m.Groups["word"].Value;
+        var names = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name)
+            .Concat(command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name)))
+            .Where(n => n.StartsWith('-') == word.StartsWith('-')).Distinct().ToList();
+        var best = names.Select(n => (Name: n, Distance: Edits(word.ToLowerInvariant(), n))).OrderBy(x => x.Distance).FirstOrDefault();
+        if (best.Name is not null && best.Distance <= Math.Min(2, Math.Max(1, word.TrimStart('-').Length / 3))) return best.Name;
+        var prefixed = names.Where(n => n.StartsWith(word, StringComparison.OrdinalIgnoreCase)).ToList();
+        return word.TrimStart('-').Length >= 2 && prefixed.Count == 1 ? prefixed[0] : null;
+    }
+
+    /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours.</summary>
+    static int Edits(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
+    }
+
     /// <summary>Every option that takes a file or folder (its help name says so) refuses an empty path at parse time.</summary>
     static void RequirePaths(Command command)
     {
@@ -56,8 +112,16 @@ public static class Cli
     }
 
     /// <summary>A parse error without .NET type names: "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'" → "--epochs takes a whole number (got 'abc')."</summary>
-    public static string PlainWords(string message)
+    public static string PlainWords(string message, Command? command = null)
     {
+        var missing = System.Text.RegularExpressions.Regex.Match(message, @"^Required argument missing for (?<kind>option|command): '(?<name>[^']+)'");
+        if (missing.Success)
+        {
+            if (missing.Groups["kind"].Value == "option") return $"{missing.Groups["name"].Value} needs a value.";
+            var argument = command?.Arguments.FirstOrDefault();
+            string what = argument is null ? "an argument" : $"its {argument.HelpName ?? argument.Name} argument";
+            return $"{Name} {missing.Groups["name"].Value} needs {what}.";
+        }
         var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(?<value>.*)' for (option|argument) '(?<name>[^']+)' as expected type '(?<type>[^']+)'");
         if (!m.Success) return message;
         string type = m.Groups["type"].Value;

@@ -8,7 +8,6 @@ using LeNet.Data;
 using LeNet.Layers;
 using LeNet.Models;
 using LeNet.Training;
-using Spectre.Console;
 
 namespace LeNet.Cli.Commands;
 
@@ -112,10 +111,11 @@ public static class TrainCommand
     {
         var o = trainer.Options;
         string ckpt = trainer.CheckpointPath!;
-        Console.WriteLine($"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
+        string header = $"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
             $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? ", distortions on" : "") +
             (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
-            (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : ""));
+            (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : "");
+        Console.WriteLine(Cli.Interactive ? TrainingProgress.Wrap(header, TrainingProgress.TerminalWidth()) : header);
 
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -156,36 +156,11 @@ public static class TrainCommand
 
     static TrainingResult RunWithProgressBar(Trainer trainer, CancellationToken cancel)
     {
-        TrainingResult? result = null;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                ProgressTask? task = null;   // the running epoch's bar; finished bars stay with the epoch's figures
-                long lastUpdate = 0;
-                trainer.StepCompleted = p =>
-                {
-                    task ??= ctx.AddTask($"epoch {p.Epoch}/{p.Epochs}", maxValue: p.StepsPerEpoch);
-                    long now = Environment.TickCount64;
-                    if (now - lastUpdate < 100 && p.Step < p.StepsPerEpoch) return;
-                    lastUpdate = now;
-                    task.Value = p.Step;
-                    task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  acc {p.Accuracy * 100:F2}%  {p.ImagesPerSecond:N0} img/s";
-                };
-                trainer.EpochCompleted = e =>
-                {
-                    if (task is not null)
-                    {
-                        task.Description = Markup.Escape(EpochLine(e, trainer.Options.Epochs, trainer.TrainCount / Math.Max(1e-9, e.EpochSeconds)));
-                        task.Value = task.MaxValue;
-                        task.StopTask();
-                    }
-                    task = null;
-                };
-                result = trainer.Run(cancel);
-            });
-        return result!;
+        var progress = new TrainingProgress(Console.Out, TrainingProgress.TerminalWidth, trainer.TrainCount);
+        trainer.StepCompleted = progress.Step;
+        trainer.EpochCompleted = e => progress.Epoch(e, trainer.Options.Epochs);
+        var result = trainer.Run(cancel);
+        if (result.Interrupted) progress.Clear();
+        return result;
     }
 }

@@ -67,6 +67,8 @@ public class CliTests
     [InlineData("train --epochs abc", "--epochs takes a whole number (got 'abc')")]
     [InlineData("train --lr fast", "--lr takes a number (got 'fast')")]
     [InlineData("train --batch 0", "--batch must be between 1 and 65536 (got 0)")]
+    [InlineData("train --epochs", "--epochs needs a value.")]
+    [InlineData("predict", "lenet predict needs its IMAGE_OR_DIR argument.")]
     public void Bad_options_get_one_plain_error_line(string command, string message)
     {
         var (code, stdout, stderr) = Lenet(command.Split(' '));
@@ -75,6 +77,42 @@ public class CliTests
         Assert.DoesNotContain("System.", stderr);
         NoStackTrace(stderr + stdout);
     }
+
+    [Fact]
+    public void Bare_lenet_prints_help_under_its_installed_name()
+    {
+        var (code, stdout, stderr) = Lenet();
+        Assert.Equal(0, code);
+        Assert.Contains("lenet [command] [options]", stdout);
+        Assert.DoesNotContain("LeNet.Cli", stdout);
+        foreach (var command in new[] { "train", "eval", "predict", "summary", "export", "report", "serve" }) Assert.Contains(command, stdout);
+        Assert.Equal("", stderr);
+        var (_, predictHelp, _) = Lenet("predict", "--help");
+        Assert.Contains("lenet predict <IMAGE_OR_DIR>...", predictHelp);
+        var (versionCode, version, _) = Lenet("-v");
+        Assert.Equal(0, versionCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+", version);
+    }
+
+    [Theory]
+    [InlineData("trian", "Did you mean 'train'?")]
+    [InlineData("prdict x.png", "Did you mean 'predict'?")]
+    [InlineData("train --epoch 3", "Did you mean '--epochs'?")]
+    [InlineData("train --agument", "Did you mean '--augment'?")]
+    public void A_mistyped_word_gets_one_error_and_a_suggestion(string command, string suggestion)
+    {
+        var (code, stdout, stderr) = Lenet(command.Split(' '));
+        Assert.Equal(2, code);
+        var lines = stderr.Trim().Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("error: Unrecognized command or argument", lines[0]);
+        Assert.Equal(suggestion, lines[1]);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public void Nothing_is_suggested_for_a_word_unlike_any_option() =>
+        Assert.Null(LeNet.Cli.Cli.DidYouMean("Unrecognized command or argument 'banana'.", new System.CommandLine.Command("train") { new System.CommandLine.Option<int>("--epochs") }));
 
     [Theory]
     [InlineData("report --out /proc/lenet-report --data MNIST --model MODEL")]
