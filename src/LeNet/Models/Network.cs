@@ -135,6 +135,19 @@ public sealed class Network
     }
 
     /// <summary>
+    /// The digit one 28x28 image (784 bytes, 0 background to 255 ink, as MNIST) shows, with the
+    /// network's probability for every class. For photos and other images use
+    /// <see cref="Reading.DigitReader"/>, which finds the digits first and says when it is unsure.
+    /// </summary>
+    public Prediction Predict(ReadOnlySpan<byte> image28)
+    {
+        if (image28.Length != 784) throw new ArgumentException($"A 28x28 image has 784 bytes, not {image28.Length}.", nameof(image28));
+        var probabilities = new float[Loss.Classes];
+        Predict(image28, 1, probabilities, threads: 1);
+        return new Prediction(Array.IndexOf(probabilities, probabilities.Max()), probabilities);
+    }
+
+    /// <summary>
     /// Class probabilities (count × 10) for 28x28 images (784 bytes each), using up to
     /// <paramref name="threads"/> cores (0: all); optionally the raw outputs too. Thread-safe.
     /// </summary>

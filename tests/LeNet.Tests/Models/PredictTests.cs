@@ -33,6 +33,24 @@ public sealed class PredictTests
     }
 
     [Fact]
+    public void One_image_gives_a_prediction_with_the_digit_and_every_probability()
+    {
+        var net = PretrainedModels.LeNet5;
+        var test = LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: false);
+        var prediction = net.Predict(test.Image(0));
+        Assert.Equal(test.Labels[0], prediction.Digit);
+        Assert.Equal(10, prediction.Probabilities.Length);
+        Assert.InRange(prediction.Probabilities.Sum(), 0.999f, 1.001f);
+        Assert.Equal(prediction.Probabilities.Max(), prediction.Confidence);
+        Assert.Equal(prediction.Digit, prediction.Top(3).First().Digit);
+        var batch = new float[10];
+        net.Predict(test.Image(0), 1, batch);
+        Assert.Equal(batch, prediction.Probabilities);
+        Assert.Throws<ArgumentException>(() => net.Predict(new byte[100]));
+        Assert.Equal(prediction.Digit, PretrainedModels.LeNet5Classic.Predict(test.Image(0)).Digit);
+    }
+
+    [Fact]
     public void Predicting_one_image_allocates_nothing_after_the_first()
     {
         var net = Architectures.Build(Architectures.Default(Architectures.LeNet5));
