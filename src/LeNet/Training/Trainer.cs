@@ -77,8 +77,14 @@ public sealed class Trainer
     public string? CheckpointPath { get; set; }
     /// <summary>CSV metrics log (<see cref="MetricsLog"/>), appended to.</summary>
     public string? LogPath { get; set; }
+    /// <summary>Called on the training thread after every step (keep it quick).</summary>
     public Action<StepProgress>? StepCompleted { get; set; }
+    /// <summary>Called on the training thread after every epoch, once the model and checkpoint are written.</summary>
     public Action<EpochResult>? EpochCompleted { get; set; }
+    /// <summary>Told of every step, as <see cref="StepCompleted"/>, the .NET way: a <see cref="Progress{T}"/> created on a UI thread reports there.</summary>
+    public IProgress<StepProgress>? Progress { get; set; }
+    /// <summary>Told of every finished epoch, as <see cref="EpochCompleted"/>.</summary>
+    public IProgress<EpochResult>? EpochProgress { get; set; }
 
     public TrainingResult Run(CancellationToken cancel = default)
     {
@@ -113,11 +119,12 @@ public sealed class Trainer
                 _correct += outcome.Correct;
                 _seen += n;
                 bool logRow = LogPath is not null && (_stepInEpoch + 1) % LogEvery == 0 && _stepInEpoch + 1 < steps;
-                if (StepCompleted is not null || logRow)
+                if (StepCompleted is not null || Progress is not null || logRow)
                 {
                     double ips = (_seen - seenAtStart) / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
                     var progress = new StepProgress(_epoch + 1, _o.Epochs, _stepInEpoch + 1, steps, _lossSum / _seen, (double)_correct / _seen, ips, lr);
                     StepCompleted?.Invoke(progress);
+                    Progress?.Report(progress);
                     if (logRow)
                         MetricsLog.Append(LogPath!, new MetricsRow(_epoch + 1, globalStep + 1, progress.Loss, progress.Accuracy, null, null, lr, _elapsedBefore + clock.Elapsed.TotalSeconds));
                 }
@@ -137,6 +144,7 @@ public sealed class Trainer
             _epoch--;
             if (ModelPath is not null) ModelFile.Save(ModelPath, _net, Metadata());
             EpochCompleted?.Invoke(result);
+            EpochProgress?.Report(result);
         }
         return new TrainingResult { Network = _net, History = _history, FinalEvaluation = lastTest };
     }

@@ -24,6 +24,27 @@ public class TrainingTests
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
     }
 
+    /// <summary>An IProgress that records synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
+    sealed class Recorder<T> : IProgress<T>
+    {
+        public List<T> Seen { get; } = [];
+        public void Report(T value) => Seen.Add(value);
+    }
+
+    [Fact]
+    public void Progress_is_reported_for_every_step_and_epoch_and_the_final_evaluation_is_kept()
+    {
+        var steps = new Recorder<StepProgress>();
+        var epochs = new Recorder<EpochResult>();
+        var trainer = new Trainer(Quick(epochs: 2, limit: 320), Train, Test) { Progress = steps, EpochProgress = epochs };
+        var result = trainer.Run();
+        Assert.Equal(2 * 10, steps.Seen.Count);
+        Assert.Equal([1, 2], epochs.Seen.Select(e => e.Epoch));
+        Assert.Equal(10, steps.Seen[^1].Step);
+        Assert.NotNull(result.FinalEvaluation);
+        Assert.Equal(result.History[^1].TestAccuracy, result.FinalEvaluation!.Accuracy);
+    }
+
     [Theory]
     [InlineData("sgd", 0.05f)]
     [InlineData("rmsprop", 0.001f)]
