@@ -3,7 +3,7 @@
 //   - the temperature T on the training images after the model's --limit (its held-out part), by
 //     minimising their negative log-likelihood; the expected calibration error before and after;
 //   - the "unsure below" threshold on test photos made from those same held-out digits (every
-//     condition of tests/LeNet.PhotoLab), as the highest threshold that leaves at most 4% of right
+//     condition of tests/LeNet.PhotoLab), as the highest threshold that leaves at most 3% of right
 //     answers marked uncertain.
 // The MNIST test set is used for nothing but the figures printed at the end.
 using LeNet.Data;
@@ -54,7 +54,9 @@ public static class Calibrate
             }
         int others = right.Count(r => r.OtherReason);
         var candidates = right.Where(r => !r.OtherReason).Select(r => r.Confidence).Order().ToList();
-        int allowed = Math.Max(0, (int)(0.04 * right.Count) - others);
+        // 3%: the goal is at most 5% of right answers on new photos, and MNIST's test writers are not its
+        // training writers (their digits read a little less surely), so the held-out estimate needs room.
+        int allowed = Math.Max(0, (int)(0.03 * right.Count) - others);
         float threshold = allowed >= candidates.Count ? 1 : candidates[allowed];
         Console.WriteLine($"Right answers on {Conditions.All.Length} conditions × {count} held-out photos: {right.Count}; {others} already marked uncertain for other reasons; unsure below {threshold:P1}.");
 
