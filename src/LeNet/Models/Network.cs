@@ -298,7 +298,7 @@ public sealed class Workspace
     }
 
     public int MaxBatch { get; }
-    /// <summary>Whether it has the gradient buffers that <see cref="Network.Backward"/> needs.</summary>
+    /// <summary>Whether it has the gradient buffers that <c>Network.Backward</c> needs.</summary>
     public bool ForTraining { get; }
     public Span<float> Input => _activations[0];
     public Span<float> Output => _activations[^1];
