@@ -128,7 +128,45 @@ public static class OnnxExport
         opset.String(1, "");
         opset.Int64(2, Opset);
         model.Sub(8, opset.ToArray());
+        foreach (var (key, value) in Metadata(network))
+        {
+            var entry = new Message();
+            entry.String(1, key);
+            entry.String(2, value);
+            model.Sub(14, entry.ToArray());
+        }
         return model.ToArray();
+    }
+
+    /// <summary>
+    /// What a program loading the file needs to use it right, as ONNX metadata_props (ONNX Runtime:
+    /// <c>session.ModelMetadata.CustomMetadataMap</c>): the class labels, the input it expects, what
+    /// the outputs are, and the calibration that the tool applies to the probabilities.
+    /// </summary>
+    public static IReadOnlyList<(string Key, string Value)> Metadata(Network network)
+    {
+        var e = network.Encoding;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var items = new List<(string, string)>
+        {
+            ("architecture", network.Spec.Name),
+            ("labels", "0,1,2,3,4,5,6,7,8,9"),
+            ("input", "image: float [N,1,28,28], one handwritten digit per image as MNIST draws it: pixel values 0-255, " +
+                "0 = background (black), 255 = ink (white); the digit fitted into the central 20x20 keeping its aspect ratio " +
+                "and centred by its centre of mass"),
+            ("input_normalisation", string.Format(inv, "done inside the graph: x * {0} + {1}{2}; feed raw pixel values, not 0-1",
+                (e.Ink - e.Background) / 255f, e.Background, e.Pad > 0 ? $", then padded by {e.Pad} pixels of {e.Background.ToString(inv)}" : "")),
+            ("outputs", network.Layers[^1] is RbfOutput
+                ? "scores [N,10]: distance of the output to each class's 7x12 RBF centre (smallest wins); probabilities [N,10]: softmax(-scores)"
+                : "scores [N,10]: logits; probabilities [N,10]: softmax(scores)"),
+        };
+        if (network.Calibration != Calibration.None)
+        {
+            items.Add(("calibration_temperature", network.Calibration.Temperature.ToString("R", inv)));
+            items.Add(("calibration_unsure_below", network.Calibration.UnsureBelow.ToString("R", inv)));
+            items.Add(("calibration", "calibrated probability = softmax(log(probabilities) / temperature); an answer below unsure_below is uncertain"));
+        }
+        return items;
     }
 
     /// <summary>A float tensor value with a symbolic batch dimension N and the given other dimensions.</summary>

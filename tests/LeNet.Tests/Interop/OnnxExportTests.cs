@@ -50,6 +50,16 @@ public sealed class OnnxExportTests
         using var session = new InferenceSession(path);
         Assert.Equal(["image"], session.InputMetadata.Keys);
         Assert.Equal(["scores", "probabilities"], session.OutputMetadata.Keys);
+        // The file says what it holds: labels, the input it expects, the outputs, the calibration.
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        Assert.Equal("0,1,2,3,4,5,6,7,8,9", metadata["labels"]);
+        Assert.Equal(network.Spec.Name, metadata["architecture"]);
+        Assert.Contains("0-255", metadata["input"]);
+        Assert.Contains("feed raw pixel values", metadata["input_normalisation"]);
+        Assert.Contains("probabilities [N,10]", metadata["outputs"]);
+        Assert.Equal(network.Calibration != Calibration.None, metadata.ContainsKey("calibration_temperature"));
+        if (network.Calibration != Calibration.None)
+            Assert.Equal(network.Calibration.Temperature, float.Parse(metadata["calibration_temperature"], System.Globalization.CultureInfo.InvariantCulture));
         var input = new DenseTensor<float>([Count, 1, 28, 28]);
         for (int i = 0; i < Count * 784; i++) input.Buffer.Span[i] = Test.Images[i];
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("image", input)]);
