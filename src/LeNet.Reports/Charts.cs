@@ -36,7 +36,7 @@ public static class Charts
         if (steps.Length > 0)
         {
             var s = plot.Add.Scatter(steps.Select(log.EpochOf).ToArray(), steps.Select(r => r.TrainLoss).ToArray(), Train.WithAlpha(.45));
-            s.LegendText = "train (every 100 steps, mean so far in the epoch)";
+            s.LegendText = "train (logged steps, mean so far in the epoch)";
             s.MarkerSize = 0;
         }
         AddEpochSeries(plot, log, r => r.TrainLoss, "train (epoch)", Train);
@@ -54,13 +54,14 @@ public static class Charts
         if (steps.Length > 0)
         {
             var s = plot.Add.Scatter(steps.Select(log.EpochOf).ToArray(), steps.Select(r => r.TrainAccuracy * 100).ToArray(), Train.WithAlpha(.45));
-            s.LegendText = "train (every 100 steps, so far in the epoch)";
+            s.LegendText = "train (logged steps, so far in the epoch)";
             s.MarkerSize = 0;
         }
         AddEpochSeries(plot, log, r => r.TrainAccuracy * 100, "train (epoch)", Train);
         AddEpochSeries(plot, log, r => r.TestAccuracy!.Value * 100, "test (epoch)", Test);
-        double low = log.Epochs.Any() ? log.Epochs.Min(r => Math.Min(r.TrainAccuracy, r.TestAccuracy!.Value)) * 100 : 0;
-        plot.Axes.SetLimitsY(Math.Max(0, Math.Floor(low - 1)), 100.2);
+        // The lowest point drawn, logged steps included (the first ones of a run are the lowest).
+        double low = log.Rows.Count > 0 ? log.Rows.Min(r => Math.Min(r.TrainAccuracy, r.TestAccuracy ?? 1)) * 100 : 0;
+        plot.Axes.SetLimitsY(Math.Max(0, Math.Floor(low - 1)), 100);
         plot.ShowLegend(Alignment.LowerRight);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
@@ -115,6 +116,10 @@ public static class Charts
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks, labels);
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.Reverse().ToArray(), labels);
         plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
+        plot.Axes.Bottom.TickLabelStyle.FontSize = 18;
+        plot.Axes.Left.TickLabelStyle.FontSize = 18;
+        plot.Axes.Bottom.Label.FontSize = 18;
+        plot.Axes.Left.Label.FontSize = 18;
         plot.HideGrid();
         return plot.GetImageBytes(MatrixSide, MatrixSide, ImageFormat.Png);
     }
@@ -128,16 +133,26 @@ public static class Charts
         for (int d = 0; d < perClass.Length; d++)
         {
             double x = other is null ? d : d - 0.2;
-            bars.Add(new Bar { Position = x, Value = perClass[d] * 100, FillColor = Train, Size = width, Label = $"{perClass[d] * 100:F1}" });
-            if (other is not null) bars.Add(new Bar { Position = d + 0.2, Value = other[d] * 100, FillColor = Other, Size = width, Label = $"{other[d] * 100:F1}" });
+            bars.Add(new Bar { Position = x, Value = perClass[d] * 100, FillColor = Train, Size = width });
+            if (other is not null) bars.Add(new Bar { Position = d + 0.2, Value = other[d] * 100, FillColor = Other, Size = width });
         }
-        var plotBars = plot.Add.Bars(bars);
-        plotBars.ValueLabelStyle.FontSize = other is null ? 12 : 9;
+        plot.Add.Bars(bars);
+        // Values are written just inside the top of each bar, so the axis can end at 100% and cut nothing off.
+        foreach (var bar in bars)
+        {
+            var text = plot.Add.Text($"{bar.Value:F1}", bar.Position, bar.Value);
+            text.LabelAlignment = Alignment.UpperCenter;
+            text.OffsetY = 4;
+            text.LabelFontSize = other is null ? 13 : 10;
+            text.LabelFontColor = Colors.White;
+            text.LabelBold = true;
+        }
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = name, FillColor = Train });
         if (other is not null) plot.Legend.ManualItems.Add(new LegendItem { LabelText = otherName ?? "other", FillColor = Other });
-        plot.ShowLegend(Alignment.LowerRight);
+        // Below the plot, where it covers no bar.
+        plot.ShowLegend(Edge.Bottom);
         var all = other is null ? perClass : perClass.Concat(other).ToArray();
-        plot.Axes.SetLimitsY(Math.Max(0, Math.Floor(all.Min() * 100 - 5)), 101.5);
+        plot.Axes.SetLimitsY(Math.Max(0, Math.Floor(all.Min() * 100 - 5)), 100);
         plot.Axes.SetLimitsX(-0.6, perClass.Length - 0.4);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, perClass.Length).Select(i => (double)i).ToArray(), Enumerable.Range(0, perClass.Length).Select(i => i.ToString()).ToArray());

@@ -21,7 +21,11 @@ public sealed record ReportOptions
     public int Threads { get; init; }
 }
 
-public sealed record ModelReport(string Name, Network Network, EvaluationResult Evaluation, IReadOnlyList<Mistake> Mistakes);
+public sealed record ModelReport(string Name, Network Network, EvaluationResult Evaluation, IReadOnlyList<Mistake> Mistakes)
+{
+    /// <summary>What the model file says about its training (options, epochs, images, seconds), or null.</summary>
+    public System.Text.Json.Nodes.JsonObject? Training { get; init; }
+}
 
 public sealed record ReportResult(string IndexPath, IReadOnlyList<string> Pictures, ModelReport Model, ModelReport? Compared);
 
@@ -127,7 +131,36 @@ public static class Report
             mistakes.Add(new Mistake(i, data.Labels[i], guess, second, p[guess]));
         }
         var ordered = mistakes.OrderBy(x => x.Truth).ThenByDescending(x => x.Confidence).ThenBy(x => x.Index).ToList();
-        return new ModelReport(Path.GetFileNameWithoutExtension(path), network, e, ordered);
+        return new ModelReport(Path.GetFileNameWithoutExtension(path), network, e, ordered) { Training = TrainingMetadata(path) };
+    }
+
+    static System.Text.Json.Nodes.JsonObject? TrainingMetadata(string path)
+    {
+        try
+        {
+            var contents = File.Exists(path) ? ModelFile.Read(path) : PretrainedModels.Read(path);
+            return contents.Metadata["options"] is null ? null : contents.Metadata;
+        }
+        catch (LeNetException) { return null; }
+    }
+
+    /// <summary>One row per model of the settings it was trained with (from its file's metadata).</summary>
+    static void TrainingSettings(StringBuilder h, IEnumerable<ModelReport> models)
+    {
+        var trained = models.Where(m => m.Training is not null).ToList();
+        if (trained.Count == 0) return;
+        h.Append("<h3>How the models were trained</h3><table class=\"settings\"><tr><th>Model</th><th>Architecture</th><th>Epochs</th><th>Batch</th><th>Optimizer</th><th>Learning rate</th><th>Schedule</th><th>Distortions</th><th>Label smoothing</th><th>Seed</th><th>Training images</th><th>Time</th></tr>");
+        foreach (var m in trained)
+        {
+            var t = m.Training!;
+            var op = t["options"]!.AsObject();
+            string V(System.Text.Json.Nodes.JsonNode? n) => n is null ? "–" : E(n.ToString());
+            double? seconds = t["seconds"]?.GetValue<double>();
+            h.Append($"<tr><td>{E(m.Name)}</td><td>{V(op["architecture"])}</td><td>{V(t["epochs"] ?? op["epochs"])}</td><td>{V(op["batch"])}</td><td>{V(op["optimizer"])}</td><td>{V(op["lr"])}</td>" +
+                $"<td>{V(op["schedule"])}</td><td>{(op["augment"]?.GetValue<bool>() == true ? "yes" : "no")}</td><td>{V(op["labelSmoothing"])}</td><td>{V(op["seed"])}</td>" +
+                $"<td>{(t["trainImages"] is { } n ? n.GetValue<int>().ToString("N0") : "–")}</td><td>{(seconds is { } sec ? (sec < 10 ? $"{sec:F1} s" : $"{sec:F0} s") : "–")}</td></tr>");
+        }
+        h.Append("</table>");
     }
 
     static string E(string s) => WebUtility.HtmlEncode(s);
@@ -170,6 +203,7 @@ public static class Report
                 h.Append($"<tr><td>{E(l.Name)}</td><td>{E(l.Kind + " " + l.Details)}</td><td>{l.OutputShape}</td><td>{l.Parameters:N0}{(l.FixedParameters > 0 ? $" (+{l.FixedParameters:N0} fixed)" : "")}</td><td>{l.Connections:N0}</td></tr>");
             h.Append($"<tr><th>Total</th><th>{E(s.Architecture)}</th><th>{s.InputShape} in</th><th>{s.Parameters:N0}</th><th>{s.Connections:N0}</th></tr></table>");
         }
+        TrainingSettings(h, Models(main, other));
 
         if (log is not null)
         {

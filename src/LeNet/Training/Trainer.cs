@@ -11,6 +11,7 @@ namespace LeNet.Training;
 
 public sealed class Trainer
 {
+    /// <summary>A log row every this many steps (fewer on small runs: at least 10 rows an epoch).</summary>
     public const int LogEvery = 100;
 
     readonly TrainingOptions _o;
@@ -91,6 +92,8 @@ public sealed class Trainer
         int batch = _o.BatchSize, steps = StepsPerEpoch;
         long totalSteps = (long)steps * _o.Epochs;
         using var step = new TrainingStep(_net, _opt, _loss, _train, _o.Threads, batch, _o.Augment, _o.Seed);
+        // Every 100 steps, and at least 10 rows an epoch on small runs (so a warm-up shows in the log).
+        int logEvery = Math.Clamp(steps / 10, 1, LogEvery);
         var order = new int[_train.Count];
         var clock = Stopwatch.StartNew();
         EvaluationResult? lastTest = null;
@@ -118,7 +121,7 @@ public sealed class Trainer
                 _lossSum += outcome.Loss;
                 _correct += outcome.Correct;
                 _seen += n;
-                bool logRow = LogPath is not null && (_stepInEpoch + 1) % LogEvery == 0 && _stepInEpoch + 1 < steps;
+                bool logRow = LogPath is not null && (_stepInEpoch + 1) % logEvery == 0 && _stepInEpoch + 1 < steps;
                 if (StepCompleted is not null || Progress is not null || logRow)
                 {
                     double ips = (_seen - seenAtStart) / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);

@@ -72,6 +72,14 @@ public sealed class ReportTests
         foreach (var file in expected) Assert.Contains($"{file}\"", html);
         Assert.DoesNotContain("rbf-bitmaps.png", html);
 
+        // How it was trained, from the model file: 2 epochs on 2,000 images with Adam.
+        var settings = Regex.Match(html, "<table class=\"settings\">.*?</table>", RegexOptions.Singleline).Value;
+        Assert.Contains("<td>small</td><td>lenet5</td><td>2</td><td>64</td><td>adam</td>", settings);
+        Assert.Contains("<td>2,000</td>", settings);
+        // The log has at least 10 rows an epoch even when an epoch is 32 steps: the warm-up shows.
+        var rows = MetricsLog.Read(log).Rows;
+        Assert.True(rows.Count(r => r.Epoch == 1) >= 10, $"{rows.Count(r => r.Epoch == 1)} rows in epoch 1");
+
         // The confusion table sums to the number of test images, and its diagonal to the right answers.
         var table = Regex.Match(html, "<table class=\"confusion\".*?</table>", RegexOptions.Singleline).Value;
         var cells = Regex.Matches(table, "<td>(\\d+)</td>").Select(x => int.Parse(x.Groups[1].Value)).ToArray();
