@@ -258,6 +258,7 @@ function showEmpty() {
   drawBoxes(null);
   showStages(null);
   $("number").value = "–";
+  $("strip").hidden = true;
   $("digits").innerHTML = "";
   $("doubt").hidden = true;
   $("guess1").value = "–"; $("guess2").value = "–";
@@ -272,8 +273,24 @@ function showEmpty() {
   setStatus("");
 }
 
+// The phone strip: the reading, shown while the guess panel itself is out of sight.
+const strip = { visible: true };
+function updateStrip() {
+  const has = state.last != null;
+  $("strip").hidden = !has || strip.visible;
+}
+if ("IntersectionObserver" in window) {
+  new IntersectionObserver((entries) => {
+    for (const e of entries) strip.visible = e.isIntersecting;
+    updateStrip();
+  }).observe(document.querySelector(".result .reading"));
+}
+
 function showResult(r) {
   $("number").value = r.number ?? String(r.digit);
+  $("strip-number").value = r.number ?? String(r.digit);
+  $("strip-prob").textContent = r.top?.[0] ? pct(r.top[0].probability) : "";
+  $("strip-doubt").hidden = !r.uncertain;
   const chips = $("digits");
   chips.innerHTML = "";
   if (r.digits && r.digits.length > 1) {
@@ -304,6 +321,7 @@ function showResult(r) {
   r.input28.forEach((v, i) => { img.data.set([v, v, v, 255], i * 4); });
   seen.putImageData(img, 0, 0);
   if (r.layers) showLayers(r.layers);
+  updateStrip();
 }
 
 // ---------- layers ----------
@@ -320,6 +338,8 @@ function diverging(t) {
   return white.map((w, i) => Math.round(w + (end[i] - w) * a));
 }
 
+function fmt(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2); }
+
 function mapScale(h) { return h >= 24 ? 2 : h >= 10 ? 4 : h >= 5 ? 8 : 12; }
 
 function showLayers(layers) {
@@ -332,7 +352,10 @@ function showLayers(layers) {
     let lo = Infinity, hi = -Infinity;
     for (const x of v) { if (x < lo) lo = x; if (x > hi) hi = x; }
     if (li === layers.length - 1) { drawOutputs(el, layer); return; }
+    const scale = el.querySelector(".scale");
     if (h * w > 1) {
+      scale.innerHTML = `<span>${fmt(lo)}</span><span class="ramp grey"></span><span>${fmt(hi)}</span>`;
+      scale.title = `black = ${fmt(lo)}, white = ${fmt(hi)} (this layer's range for your digit)`;
       el.querySelectorAll(".map canvas").forEach((cv, m) => {
         const g = cv.getContext("2d"), img = g.createImageData(w, h);
         for (let i = 0; i < h * w; i++) { const q = gray(v[m * h * w + i], lo, hi); img.data.set([q, q, q, 255], i * 4); }
@@ -340,6 +363,8 @@ function showLayers(layers) {
       });
     } else {
       const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+      scale.innerHTML = `<span>−${fmt(m)}</span><span class="ramp diverging"></span><span>+${fmt(m)}</span>`;
+      scale.title = `blue = −${fmt(m)}, white = 0, red = +${fmt(m)}`;
       el.querySelectorAll(".unit").forEach((u, i) => {
         const [r, g, b] = diverging(v[i] / m);
         u.style.background = `rgb(${r},${g},${b})`;
@@ -366,6 +391,7 @@ function buildLayers(layers, key) {
     section.innerHTML = `<div class="layer-head">
         <h3 id="${id}-title">${layer.name}</h3>
         <span class="shape">${layer.kind} · ${c > 1 && h * w > 1 ? `${c} maps ${h}x${w}` : `${c * h * w} units`}</span>
+        ${isOutput ? "" : `<span class="scale" data-testid="scale" aria-label="colour scale"></span>`}
         <label><input type="checkbox" ${state.hidden.has(layer.name) ? "" : "checked"} aria-controls="${id}-body"> Show</label>
       </div>`;
     const body = document.createElement("div");
@@ -460,7 +486,11 @@ function select(layerIndex, index, x, y) {
   document.querySelectorAll('#layers [aria-pressed="true"]').forEach((b) => b.setAttribute("aria-pressed", "false"));
   const body = $("layers").children[layerIndex]?.querySelector(".maps, .units, .outputs");
   body?.children[index]?.setAttribute("aria-pressed", "true");
-  showDetail();
+  showDetail().then(() => {
+    // In one column (a phone) the details are below every layer: bring them into sight.
+    const d = $("detail"), box = d.getBoundingClientRect();
+    if (box.top > window.innerHeight - 40 || box.bottom < 0) d.scrollIntoView({ block: "start", behavior: "smooth" });
+  });
 }
 
 function closeDetail() {

@@ -168,5 +168,46 @@ public sealed class PageTests(ServerFixture server) : IAsyncLifetime
         string background = await page.EvaluateAsync<string>("() => getComputedStyle(document.documentElement).backgroundColor");
         Assert.Equal("rgb(18, 20, 26)", background);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "phone-dark.png"), FullPage = true });
+
+        // While drawing at the top of the page, the reading is in sight: in the result panel if it
+        // fits on the screen, otherwise in the strip at the bottom.
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        var reading = page.Locator(".result .reading");
+        var strip = page.GetByTestId("strip");
+        bool readingInSight = await reading.EvaluateAsync<bool>("e => { const b = e.getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight; }");
+        if (!readingInSight)
+        {
+            await Assertions.Expect(strip).ToBeVisibleAsync();
+            await Assertions.Expect(strip).ToBeInViewportAsync();
+            await Assertions.Expect(strip.Locator("output")).ToHaveTextAsync("7");
+        }
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "phone-drawing.png") });
+        // Scrolled down to the result, the strip goes away.
+        await reading.ScrollIntoViewIfNeededAsync();
+        await Assertions.Expect(strip).ToBeHiddenAsync();
+
+        // Tapping a feature map far down the page brings its details into sight.
+        var map = page.Locator("section.layer[data-layer=conv2] .map").Nth(5);
+        await map.TapAsync();
+        var detail = page.Locator("#detail");
+        await Assertions.Expect(detail.Locator("h3")).ToHaveTextAsync("conv2, map 5");
+        await Assertions.Expect(detail).ToBeInViewportAsync();
+    }
+
+    [Fact]
+    public async Task Every_layer_has_its_colour_scale()
+    {
+        var page = await Open();
+        await Stroke(page, (150, 40), (140, 240));
+        await Assertions.Expect(page.Locator("#guess1")).ToHaveTextAsync("1");
+        // lenet5: conv1, pool1, conv2, pool2 as grey maps; conv3 and dense1 as units; the output as bars.
+        var scales = page.GetByTestId("scale");
+        await Assertions.Expect(scales).ToHaveCountAsync(6);
+        await Assertions.Expect(page.Locator("section.layer[data-layer=conv1] .scale .ramp.grey")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("section.layer[data-layer=dense1] .scale .ramp.diverging")).ToBeVisibleAsync();
+        string dense = await page.Locator("section.layer[data-layer=dense1] .scale").InnerTextAsync();
+        Assert.Matches(@"^−\d+(\.\d+)?\s+\+\d+(\.\d+)?$", dense.Trim());
+        string conv = await page.Locator("section.layer[data-layer=conv1] .scale").InnerTextAsync();
+        Assert.Matches(@"^-?\d+(\.\d+)?\s+-?\d+(\.\d+)?$", conv.Trim());
     }
 }
