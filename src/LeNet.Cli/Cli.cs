@@ -155,7 +155,7 @@ public static class Cli
 
     public static Option<string?> DataOption() => new("--data")
     {
-        Description = "Folder with the four MNIST-format IDX files (.gz or raw), e.g. Fashion-MNIST. Default: the MNIST copy built into LeNet.",
+        Description = "Folder with the four MNIST-format IDX files (.gz or raw), e.g. Fashion-MNIST. Default: the MNIST copy built into the tool.",
         HelpName = "DIR",
     };
 

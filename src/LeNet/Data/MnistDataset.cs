@@ -66,15 +66,25 @@ public sealed class MnistDataset
         throw new InvalidDataFileException($"{directory} has no {name}(.gz): expected the four MNIST IDX files there.");
     }
 
-    /// <summary>The MNIST training or test split embedded in this library (the original files, gzipped).</summary>
+    /// <summary>
+    /// The MNIST training or test split built into LeNet.NET (the original files, gzipped), from the
+    /// LeNet.Data.Mnist package: an app that uses it references that package; one that only predicts
+    /// does not need to.
+    /// </summary>
     public static MnistDataset LoadEmbedded(bool train)
     {
         var names = train ? TrainNames : TestNames;
-        var asm = typeof(MnistDataset).Assembly;
+        System.Reflection.Assembly asm;
+        try { asm = System.Reflection.Assembly.Load(new System.Reflection.AssemblyName("LeNet.Data.Mnist")); }
+        catch (IOException)
+        {
+            throw new InvalidDataFileException("The built-in MNIST data is in the LeNet.Data.Mnist package, which this app does not reference: " +
+                "add it (dotnet add package LeNet.Data.Mnist), or load MNIST from a folder with MnistDataset.Load(directory, train).");
+        }
         byte[] Read(string n)
         {
             using var s = asm.GetManifestResourceStream("mnist/" + n + ".gz")
-                ?? throw new InvalidDataFileException($"The embedded MNIST file {n}.gz is missing from this build.");
+                ?? throw new InvalidDataFileException($"The built-in MNIST file {n}.gz is missing from LeNet.Data.Mnist.");
             return Idx.ReadAll(s, n);
         }
         return Create(Idx.ParseImages(Read(names[0]), names[0]), names[0], Idx.ParseLabels(Read(names[1]), names[1]), names[1], "embedded MNIST");
