@@ -1,7 +1,6 @@
 // LeNet.NET in your own ASP.NET Core app: `builder.Services.AddLeNet()` registers the models and a
 // DigitReader to inject into your endpoints; `app.MapLeNet()` adds the same JSON API as `lenet
 // serve` (POST /api/predict, GET /api/models), errors as JSON 4xx. See samples/DigitApi.
-using LeNet;
 using LeNet.Reading;
 using LeNet.Web;
 using LeNet.Web.Api;
@@ -48,11 +47,9 @@ public static class LeNetServiceCollectionExtensions
         group.AddEndpointFilter(async (context, next) =>
         {
             try { return await next(context); }
-            catch (LeNetException e) { return ApiError.Result(ApiError.StatusFor(e), e.Message); }
-            catch (BadHttpRequestException e) { return ApiError.Result(e.StatusCode, $"Bad request: {e.Message}"); }
-            catch (Exception e) when (e is InvalidDataException or IOException && !context.HttpContext.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (ApiError.ForRequestProblem(e, context.HttpContext) is { } problem)
             {
-                return ApiError.Result(400, $"The request body is malformed ({e.Message})");
+                return ApiError.Result(problem.Status, problem.Message);
             }
         });
         group.MapPredictApi().MapModelsApi();

@@ -17,6 +17,22 @@ public static class ApiError
         InvalidImageException => StatusCodes.Status415UnsupportedMediaType,
         _ => StatusCodes.Status400BadRequest,
     };
+
+    /// <summary>
+    /// The status and message for an exception the request caused (bad content, a malformed or
+    /// truncated body, the client gone), or null for one it did not.
+    /// </summary>
+    public static (int Status, string Message)? ForRequestProblem(Exception e, HttpContext context) => e switch
+    {
+        BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge
+            ? $"The request body is over the {WebServer.MaxBodyBytes / (1024 * 1024)} MB limit." : $"Bad request: {b.Message}"),
+        LeNetException l => (StatusFor(l), l.Message),
+        OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "The client closed the request."),
+        // ReadFormAsync on a malformed or truncated multipart body (no or a bad boundary, a part
+        // without a disposition, too many parts, a body that ends early).
+        InvalidDataException or IOException => (StatusCodes.Status400BadRequest, $"The request body is malformed ({e.Message})"),
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -33,17 +49,8 @@ public sealed class ErrorMiddleware(RequestDelegate next, Microsoft.Extensions.L
         }
         catch (Exception e) when (!context.Response.HasStarted)
         {
-            var (status, message) = e switch
-            {
-                BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? $"The request body is over the {WebServer.MaxBodyBytes / (1024 * 1024)} MB limit." : $"Bad request: {b.Message}"),
-                LeNetException l => (ApiError.StatusFor(l), l.Message),
-                OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "The client closed the request."),
-                // ReadFormAsync on a malformed or truncated multipart body (no or a bad boundary, a part
-                // without a disposition, too many parts, a body that ends early).
-                InvalidDataException or IOException => (StatusCodes.Status400BadRequest, $"The request body is malformed ({e.Message})"),
-                _ => (StatusCodes.Status500InternalServerError, $"Internal error (request {context.TraceIdentifier})."),
-            };
+            var (status, message) = ApiError.ForRequestProblem(e, context)
+                ?? (StatusCodes.Status500InternalServerError, $"Internal error (request {context.TraceIdentifier}).");
             if (status >= 500) Microsoft.Extensions.Logging.LoggerExtensions.LogError(log, e, "Request {Id} {Method} {Path} failed", context.TraceIdentifier, context.Request.Method, context.Request.Path);
             context.Response.Clear();
             context.Response.StatusCode = status;

@@ -125,30 +125,11 @@ public static class Lines
         var image = new GrayImage(w, h);
         for (int p = 0; p < mask.Length; p++) image.Pixels[p] = mask[p] ? 1 : 0;
         var thick = Morphology.Open(image, Math.Max(1, (int)(strokeWidth / 4)));
-        var seen = new bool[mask.Length];
-        var piece = new List<int>();
-        var stack = new Stack<int>();
+        var thin = new bool[mask.Length];
+        for (int p = 0; p < mask.Length; p++) thin[p] = mask[p] && thick.Pixels[p] == 0;
         int removed = 0;
-        for (int start = 0; start < mask.Length; start++)
+        foreach (var piece in Segmenter.PixelPieces(thin, w, h))
         {
-            if (!mask[start] || seen[start] || thick.Pixels[start] > 0) continue;
-            piece.Clear();
-            seen[start] = true;
-            stack.Push(start);
-            while (stack.Count > 0)
-            {
-                int p = stack.Pop();
-                piece.Add(p);
-                int px = p % w, py = p / w;
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++)
-                    {
-                        int qx = px + dx, qy = py + dy, q = qy * w + qx;
-                        if (qx < 0 || qy < 0 || qx >= w || qy >= h || seen[q] || !mask[q] || thick.Pixels[q] > 0) continue;
-                        seen[q] = true;
-                        stack.Push(q);
-                    }
-            }
             if (piece.Count < 2.5f * strokeWidth || !ThinAndStraight(piece, w, 2.5f * strokeWidth)) continue;
             foreach (int p in piece) { mask[p] = false; ink.Pixels[p] = 0; }
             removed += piece.Count;

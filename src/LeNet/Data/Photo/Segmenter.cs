@@ -175,25 +175,40 @@ public static class Segmenter
         public float Thickness => 2f * Pixels.Count / Math.Max(1, Edge);
     }
 
-    /// <summary>8-connected pieces of the mask.</summary>
+    /// <summary>8-connected pieces of the mask, with their boxes and edge lengths.</summary>
     static List<Piece> Components(bool[] mask, int w, int h)
     {
-        var seen = new bool[mask.Length];
         var pieces = new List<Piece>();
+        foreach (var pixels in PixelPieces(mask, w, h))
+        {
+            var box = BoxOf(pixels, w);
+            int edge = 0;
+            foreach (int p in pixels)
+            {
+                int px = p % w, py = p / w;
+                if (px == 0 || py == 0 || px == w - 1 || py == h - 1 || !mask[p - 1] || !mask[p + 1] || !mask[p - w] || !mask[p + w]) edge++;
+            }
+            pieces.Add(new Piece(box, pixels, box.X == 0 || box.Y == 0 || box.Right == w || box.Bottom == h, edge));
+        }
+        return pieces;
+    }
+
+    /// <summary>The pixels of each 8-connected piece of the mask, pieces in the order of their first pixel.</summary>
+    internal static List<List<int>> PixelPieces(bool[] mask, int w, int h)
+    {
+        var seen = new bool[mask.Length];
+        var pieces = new List<List<int>>();
         var stack = new Stack<int>();
         for (int start = 0; start < mask.Length; start++)
         {
             if (!mask[start] || seen[start]) continue;
             var pixels = new List<int>();
-            int x0 = w, y0 = h, x1 = -1, y1 = -1, edge = 0;
             seen[start] = true;
             stack.Push(start);
             while (stack.Count > 0)
             {
                 int p = stack.Pop(), px = p % w, py = p / w;
                 pixels.Add(p);
-                if (px == 0 || py == 0 || px == w - 1 || py == h - 1 || !mask[p - 1] || !mask[p + 1] || !mask[p - w] || !mask[p + w]) edge++;
-                x0 = Math.Min(x0, px); x1 = Math.Max(x1, px); y0 = Math.Min(y0, py); y1 = Math.Max(y1, py);
                 for (int dy = -1; dy <= 1; dy++)
                     for (int dx = -1; dx <= 1; dx++)
                     {
@@ -203,7 +218,7 @@ public static class Segmenter
                         if (mask[q] && !seen[q]) { seen[q] = true; stack.Push(q); }
                     }
             }
-            pieces.Add(new Piece(PixelBox.FromCorners(x0, y0, x1, y1), pixels, x0 == 0 || y0 == 0 || x1 == w - 1 || y1 == h - 1, edge));
+            pieces.Add(pixels);
         }
         return pieces;
     }
