@@ -1,6 +1,6 @@
 // Reads every test condition's images the way `lenet predict` does and counts: right, wrong, and how
 // many of each were marked uncertain. The tests run it on a few images per condition; the bench
-// (`--photos`) on 40 or more, and prints the table the README shows.
+// (`--photos`) on 40 or more, and prints the table docs/photos.md shows.
 using System.Diagnostics;
 using LeNet.Reading;
 
