@@ -4,9 +4,10 @@
 // RBF distances of lenet5-1998) and "probabilities" [N, 10].
 // Everything is expressed with standard operators: C3's connection table as zero weights, trainable
 // subsampling as AveragePool·(4·coefficient) + bias, the scaled tanh as 1.7159·tanh(2a/3), and the
-// RBF layer as Σx² − 2·x·Wᵀ + Σw². The protobuf messages are written by hand with Google.Protobuf's
-// CodedOutputStream, field numbers from onnx.proto.
+// RBF layer as Σx² − 2·x·Wᵀ + Σw². The messages are the classes that Grpc.Tools generates at build
+// time from ONNX's own schema, Interop/onnx.proto.
 using Google.Protobuf;
+using Onnx;
 using LeNet.Kernels;
 using LeNet.Layers;
 using LeNet.Models;
@@ -108,34 +109,26 @@ public static class OnnxExport
         string logits = network.Layers[^1] is RbfOutput ? g.Node("Neg", [x]) : x;
         g.Node("Softmax", [logits], null, [Attr.Int("axis", 1)], "probabilities");
 
-        var graph = new Message();
-        foreach (var node in g.Nodes) graph.Sub(1, node);
-        graph.String(2, network.Spec.Name);
-        foreach (var init in g.Initializers) graph.Sub(5, init);
-        graph.String(10, $"{network.Spec.Name}: input 'image' holds pixel values 0-255 (0 = background, 255 = ink).");
-        graph.Sub(11, ValueInfo("image", 1, 28, 28));
-        graph.Sub(12, ValueInfo("scores", 10));
-        graph.Sub(12, ValueInfo("probabilities", 10));
+        var graph = g.Proto;
+        graph.Name = network.Spec.Name;
+        graph.DocString = $"{network.Spec.Name}: input 'image' holds pixel values 0-255 (0 = background, 255 = ink).";
+        graph.Input.Add(ValueInfo("image", 1, 28, 28));
+        graph.Output.Add(ValueInfo("scores", 10));
+        graph.Output.Add(ValueInfo("probabilities", 10));
 
-        var model = new Message();
-        model.Int64(1, IrVersion);
-        model.String(2, "LeNet.NET");
-        model.String(3, typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0");
-        model.String(4, "net.lenet");
-        model.String(6, $"LeNet.NET {network.Spec.Name}");
-        model.Sub(7, graph.ToArray());
-        var opset = new Message();
-        opset.String(1, "");
-        opset.Int64(2, Opset);
-        model.Sub(8, opset.ToArray());
-        foreach (var (key, value) in Metadata(network))
+        var model = new ModelProto
         {
-            var entry = new Message();
-            entry.String(1, key);
-            entry.String(2, value);
-            model.Sub(14, entry.ToArray());
-        }
-        return model.ToArray();
+            IrVersion = IrVersion,
+            ProducerName = "LeNet.NET",
+            ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0",
+            Domain = "net.lenet",
+            DocString = $"LeNet.NET {network.Spec.Name}",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in Metadata(network))
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model.ToByteArray();
     }
 
     /// <summary>
@@ -170,47 +163,16 @@ public static class OnnxExport
     }
 
     /// <summary>A float tensor value with a symbolic batch dimension N and the given other dimensions.</summary>
-    static byte[] ValueInfo(string name, params int[] dims)
+    static ValueInfoProto ValueInfo(string name, params int[] dims)
     {
-        var shape = new Message();
-        var batch = new Message();
-        batch.String(2, "N");
-        shape.Sub(1, batch.ToArray());
-        foreach (var d in dims)
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
         {
-            var dim = new Message();
-            dim.Int64(1, d);
-            shape.Sub(1, dim.ToArray());
-        }
-        var tensor = new Message();
-        tensor.Int64(1, 1);  // FLOAT
-        tensor.Sub(2, shape.ToArray());
-        var type = new Message();
-        type.Sub(1, tensor.ToArray());
-        var info = new Message();
-        info.String(1, name);
-        info.Sub(2, type.ToArray());
-        return info.ToArray();
-    }
-
-    /// <summary>One protobuf message being written: fields in order, nested messages as bytes.</summary>
-    sealed class Message
-    {
-        readonly MemoryStream _stream = new();
-        readonly CodedOutputStream _out;
-        public Message() => _out = new CodedOutputStream(_stream, leaveOpen: true);
-
-        public void Int64(int field, long value) { _out.WriteTag(field, WireFormat.WireType.Varint); _out.WriteInt64(value); }
-        public void String(int field, string value) { _out.WriteTag(field, WireFormat.WireType.LengthDelimited); _out.WriteString(value); }
-        public void Bytes(int field, byte[] value) { _out.WriteTag(field, WireFormat.WireType.LengthDelimited); _out.WriteBytes(ByteString.CopyFrom(value)); }
-        public void Sub(int field, byte[] message) => Bytes(field, message);
-        public void Float(int field, float value) { _out.WriteTag(field, WireFormat.WireType.Fixed32); _out.WriteFloat(value); }
-
-        public byte[] ToArray()
-        {
-            _out.Flush();
-            return _stream.ToArray();
-        }
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+        };
     }
 
     readonly record struct Attr(string Name, long[]? Values, long? Value)
@@ -218,20 +180,18 @@ public static class OnnxExport
         public static Attr Ints(string name, params long[] values) => new(name, values, null);
         public static Attr Int(string name, long value) => new(name, null, value);
 
-        public byte[] ToBytes()
+        public AttributeProto ToProto()
         {
-            var a = new Message();
-            a.String(1, Name);
-            if (Value is { } v) { a.Int64(3, v); a.Int64(20, 2); }  // INT
-            else { foreach (var x in Values!) a.Int64(8, x); a.Int64(20, 7); }  // INTS
-            return a.ToArray();
+            var a = new AttributeProto { Name = Name };
+            if (Value is { } v) { a.I = v; a.Type = AttributeProto.Types.AttributeType.Int; }
+            else { a.Ints.Add(Values!); a.Type = AttributeProto.Types.AttributeType.Ints; }
+            return a;
         }
     }
 
     sealed class Graph
     {
-        public List<byte[]> Nodes { get; } = [];
-        public List<byte[]> Initializers { get; } = [];
+        public GraphProto Proto { get; } = new();
         readonly HashSet<string> _constants = [];
         int _next;
 
@@ -243,41 +203,27 @@ public static class OnnxExport
             string nodeName = name ?? $"{op}_{_next}";
             output ??= $"{nodeName}_out_{_next}";
             _next++;
-            var node = new Message();
-            foreach (var i in inputs) node.String(1, i);
-            node.String(2, output);
-            node.String(3, nodeName);
-            node.String(4, op);
-            foreach (var a in attributes) node.Sub(5, a.ToBytes());
-            Nodes.Add(node.ToArray());
+            var node = new NodeProto { Name = nodeName, OpType = op };
+            node.Input.Add(inputs);
+            node.Output.Add(output);
+            foreach (var a in attributes) node.Attribute.Add(a.ToProto());
+            Proto.Node.Add(node);
             return output;
         }
 
-        public string Const(string name, float[] values, long[] dims)
-        {
-            if (!_constants.Add(name)) return name;
-            var t = new Message();
-            foreach (var d in dims) t.Int64(1, d);
-            t.Int64(2, 1);  // FLOAT
-            t.String(8, name);
-            var raw = new byte[values.Length * 4];
-            Buffer.BlockCopy(values, 0, raw, 0, raw.Length);  // little-endian, as ONNX's raw_data requires
-            t.Bytes(9, raw);
-            Initializers.Add(t.ToArray());
-            return name;
-        }
+        public string Const(string name, float[] values, long[] dims) =>
+            Initializer(name, TensorProto.Types.DataType.Float, dims, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
 
-        public string ConstInt64(string name, long[] values)
+        public string ConstInt64(string name, long[] values) =>
+            Initializer(name, TensorProto.Types.DataType.Int64, [values.Length], System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+
+        // Values as raw_data: little-endian, as ONNX requires (checked at the start of ToBytes).
+        string Initializer(string name, TensorProto.Types.DataType type, long[] dims, ReadOnlySpan<byte> raw)
         {
             if (!_constants.Add(name)) return name;
-            var t = new Message();
-            t.Int64(1, values.Length);
-            t.Int64(2, 7);  // INT64
-            t.String(8, name);
-            var raw = new byte[values.Length * 8];
-            Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-            t.Bytes(9, raw);
-            Initializers.Add(t.ToArray());
+            var t = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+            t.Dims.Add(dims);
+            Proto.Initializer.Add(t);
             return name;
         }
     }
