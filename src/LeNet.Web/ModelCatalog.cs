@@ -1,5 +1,6 @@
 // The models a server offers: the ones shipped inside this assembly (trained by `lenet train`), or
-// the files given with --model. Networks are read-only after loading, so requests share them.
+// the files given with --model, and the models trained from the page (TrainingRuns), which join
+// while the server runs. Networks are read-only once listed, so requests share them.
 using System.Reflection;
 using System.Text.Json.Nodes;
 using LeNet.Models;
@@ -13,13 +14,43 @@ public sealed record ServedModel(string Name, string Source, Network Network, Js
 
 public sealed class ModelCatalog
 {
-    readonly List<ServedModel> _models = [];
+    /// <summary>Models trained from the page that are kept; beyond this the oldest is dropped.</summary>
+    public const int MaxTrained = 8;
+    public const string TrainedSource = "trained here";
+
+    readonly object _lock = new();
+    List<ServedModel> _models = [];   // replaced, never changed in place: readers take it without the lock
 
     public IReadOnlyList<ServedModel> Models => _models;
     public ServedModel Default => _models[0];
 
     public ServedModel? Find(string? name) =>
         string.IsNullOrEmpty(name) ? Default : _models.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Lists a model trained while the server runs, under <paramref name="name"/> (made unique); the
+    /// oldest such model goes when there are more than <see cref="MaxTrained"/>.
+    /// </summary>
+    public ServedModel AddTrained(string name, Network network, JsonObject metadata)
+    {
+        lock (_lock)
+        {
+            var models = new List<ServedModel>(_models);
+            var model = new ServedModel(Unique(models, name), TrainedSource, network, metadata);
+            models.Add(model);
+            var trained = models.Where(m => m.Source == TrainedSource).ToList();
+            if (trained.Count > MaxTrained) models.Remove(trained[0]);
+            _models = models;
+            return model;
+        }
+    }
+
+    static string Unique(List<ServedModel> models, string name)
+    {
+        string unique = name;
+        for (int i = 2; models.Any(m => string.Equals(m.Name, unique, StringComparison.OrdinalIgnoreCase)); i++) unique = $"{name}-{i}";
+        return unique;
+    }
 
     /// <summary>The models that ship with LeNet.NET: lenet5 first, then the others by name.</summary>
     public static ModelCatalog Shipped()
@@ -43,10 +74,6 @@ public sealed class ModelCatalog
         return catalog;
     }
 
-    void Add(string name, string source, ModelFileContents contents)
-    {
-        string unique = name;
-        for (int i = 2; _models.Any(m => string.Equals(m.Name, unique, StringComparison.OrdinalIgnoreCase)); i++) unique = $"{name}-{i}";
-        _models.Add(new ServedModel(unique, source, ModelFile.ToNetwork(contents, source), contents.Metadata));
-    }
+    void Add(string name, string source, ModelFileContents contents) =>
+        _models.Add(new ServedModel(Unique(_models, name), source, ModelFile.ToNetwork(contents, source), contents.Metadata));
 }

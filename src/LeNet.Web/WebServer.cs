@@ -1,7 +1,9 @@
 // Composition root of the web app: Kestrel with the request limits, the JSON API and the page.
 // Every problem caused by a request becomes a 4xx with {"error": "..."}; nothing a client sends
 // should produce a 5xx.
+using LeNet.Data;
 using LeNet.Web.Api;
+using LeNet.Web.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -17,6 +19,12 @@ public sealed record WebServerOptions
     public ModelCatalog? Models { get; init; }
     /// <summary>Log each request to the console (off for tests and the quiet default).</summary>
     public bool LogRequests { get; init; }
+    /// <summary>Allow training from the page (POST /api/train); null: only when every address is loopback.</summary>
+    public bool? AllowTraining { get; init; }
+    /// <summary>Bounds of a run started from the page (its Allowed is set from <see cref="AllowTraining"/>).</summary>
+    public TrainingLimits TrainingLimits { get; init; } = new();
+    /// <summary>The MNIST training and test sets for training from the page (default: LeNet.Data.Mnist's, loaded on the first run).</summary>
+    public Func<(MnistDataset Train, MnistDataset Test)>? TrainingData { get; init; }
 }
 
 public static class WebServer
@@ -33,13 +41,16 @@ public static class WebServer
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxBodyBytes + 64 * 1024);
         builder.Logging.ClearProviders();
         if (options.LogRequests) builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(options.Models ?? ModelCatalog.Shipped());
+        var catalog = options.Models ?? ModelCatalog.Shipped();
+        builder.Services.AddSingleton(catalog);
+        bool allowTraining = options.AllowTraining ?? RequestGuard.IsLoopbackOnly(options.Urls);
+        builder.Services.AddSingleton(_ => new TrainingRuns(catalog, options.TrainingLimits with { Allowed = allowTraining }, options.TrainingData));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<RequestGuard>(options);
-        app.MapGroup("/api").MapPredictApi().MapModelsApi();
+        app.MapGroup("/api").MapPredictApi().MapModelsApi().MapTrainApi();
         StaticPage.Map(app);
         return app;
     }

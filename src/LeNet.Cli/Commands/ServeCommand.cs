@@ -34,12 +34,36 @@ public static class ServeCommand
                 }
         });
         var log = new Option<bool>("--log") { Description = "Log warnings and errors of the web server to the console." };
-        var cmd = new Command("serve", "Start the web app: draw a digit and see the guesses and every layer; JSON API at /api.") { models, urls, log };
+        var allowTraining = new Option<bool>("--allow-training")
+        {
+            Description = "Let the page train models (the Train tab, POST /api/train) although the server listens beyond this machine. On loopback addresses (the default) training is allowed anyway.",
+        };
+        var trainMinutes = new Option<double>("--max-training-minutes")
+        {
+            Description = "A run started from the page stops after this many minutes, keeping its model. Default: 10.",
+            DefaultValueFactory = _ => 10,
+            HelpName = "MINUTES",
+        };
+        trainMinutes.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is var m && !(m > 0 && m <= 24 * 60)) r.AddError($"--max-training-minutes must be more than 0 and at most 1440 (got {m}).");
+        });
+        var cmd = new Command("serve", "Start the web app: draw a digit and see the guesses and every layer, train a model and watch it learn; JSON API at /api.")
+        {
+            models, urls, log, allowTraining, trainMinutes,
+        };
         cmd.SetAction(async (r, ct) =>
         {
             var files = r.GetValue(models) ?? [];
             var catalog = files.Length > 0 ? ModelCatalog.FromFiles(files) : ModelCatalog.Shipped();
-            var app = WebServer.Create(new WebServerOptions { Urls = r.GetValue(urls)!, Models = catalog, LogRequests = r.GetValue(log) });
+            var app = WebServer.Create(new WebServerOptions
+            {
+                Urls = r.GetValue(urls)!,
+                Models = catalog,
+                LogRequests = r.GetValue(log),
+                AllowTraining = r.GetValue(allowTraining) ? true : null,
+                TrainingLimits = new() { MaxDuration = TimeSpan.FromMinutes(r.GetValue(trainMinutes)) },
+            });
             try
             {
                 await app.StartAsync(ct);

@@ -25,6 +25,19 @@ public static class ModelsApi
             var m = catalog.Find(name);
             return m is null ? PredictApi.UnknownModel(catalog, name) : Results.Text(Details(m).ToJsonString(), "application/json");
         });
+        // The model itself, to keep a model trained from the page: .lenet for lenet, .onnx for anything else.
+        api.MapGet("/models/{name}/file", (string name, ModelCatalog catalog) =>
+        {
+            var m = catalog.Find(name);
+            return m is null ? PredictApi.UnknownModel(catalog, name)
+                : Results.File(ModelFile.ToBytes(m.Network, m.Metadata), "application/octet-stream", $"{m.Name}{ModelFile.Extension}");
+        });
+        api.MapGet("/models/{name}/onnx", (string name, ModelCatalog catalog) =>
+        {
+            var m = catalog.Find(name);
+            return m is null ? PredictApi.UnknownModel(catalog, name)
+                : Results.File(LeNet.Interop.OnnxExport.ToBytes(m.Network), "application/octet-stream", $"{m.Name}.onnx");
+        });
         return api;
     }
 
@@ -57,7 +70,7 @@ public static class ModelsApi
         return json;
     }
 
-    static ConvKernels Kernels(Network network, Conv2d conv)
+    internal static ConvKernels Kernels(Network network, Conv2d conv)
     {
         var p = network.ParametersOf(conv);
         int cout = conv.OutputShape.C, cin = conv.InputShape.C, k = conv.KernelSize;

@@ -35,6 +35,10 @@ public sealed class RequestGuard
         return hosts;
     }
 
+    /// <summary>Whether every address the server listens on is a loopback one (only this machine can connect).</summary>
+    public static bool IsLoopbackOnly(string urls) =>
+        AllowedHosts(urls) is { } hosts && hosts.All(h => LoopbackNames.Contains(h, StringComparer.OrdinalIgnoreCase));
+
     public async Task InvokeAsync(HttpContext context)
     {
         var headers = context.Response.Headers;

@@ -35,13 +35,7 @@ public static class ModelFile
     const int MaxFloats = 64 << 20; // 256 MB of floats: far beyond any model here
 
     public static void Save(string path, Network network, JsonObject? metadata = null) =>
-        Write(path, new ModelFileContents
-        {
-            Kind = ModelFileKind.Model,
-            Architecture = network.Spec,
-            Metadata = metadata ?? new JsonObject(),
-            Sections = new() { ["parameters"] = network.Parameters },
-        });
+        AtomicFile.Write(path, ToBytes(network, metadata));
 
     /// <summary>Loads a model (or the model inside a checkpoint) and rebuilds its network.</summary>
     public static Network Load(string path)
@@ -65,6 +59,25 @@ public static class ModelFile
     }
 
     public static void Write(string path, ModelFileContents contents)
+    {
+        var (body, hash) = Encode(contents);
+        AtomicFile.Write(path, body, hash);
+    }
+
+    /// <summary>A model as the bytes of a .lenet file (what <see cref="Save"/> writes).</summary>
+    public static byte[] ToBytes(Network network, JsonObject? metadata = null)
+    {
+        var (body, hash) = Encode(new ModelFileContents
+        {
+            Kind = ModelFileKind.Model,
+            Architecture = network.Spec,
+            Metadata = metadata ?? new JsonObject(),
+            Sections = new() { ["parameters"] = network.Parameters },
+        });
+        return [.. body, .. hash];
+    }
+
+    static (byte[] Body, byte[] Hash) Encode(ModelFileContents contents)
     {
         var header = new JsonObject
         {
@@ -95,7 +108,7 @@ public static class ModelFile
             ms.Write(bytes);
         }
         var body = ms.ToArray();
-        AtomicFile.Write(path, body, SHA256.HashData(body));
+        return (body, SHA256.HashData(body));
     }
 
     public static ModelFileContents Read(string path)

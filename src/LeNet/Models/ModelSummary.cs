@@ -5,7 +5,24 @@ using LeNet.Layers;
 
 namespace LeNet.Models;
 
-public sealed record LayerSummary(string Name, string Kind, string Details, Shape OutputShape, int Parameters, int FixedParameters, long Connections);
+public sealed record LayerSummary(string Name, string Kind, string Details, Shape OutputShape, int Parameters, int FixedParameters, long Connections,
+    LayerWindow? Window = null);
+
+/// <summary>
+/// The square window of the layer before that one unit of a convolution or pooling layer sees: unit
+/// (x, y) reads rows and columns from y·Stride − Pad and x·Stride − Pad, Size of each.
+/// </summary>
+public sealed record LayerWindow(int Size, int Stride, int Pad)
+{
+    public static LayerWindow? Of(Layer layer) => layer switch
+    {
+        Conv2d c => new(c.KernelSize, 1, c.Padding == Padding.Same ? (c.KernelSize - 1) / 2 : 0),
+        MaxPool2d m => new(m.Size, m.Size, 0),
+        AvgPool2d a => new(a.Size, a.Size, 0),
+        Subsampling s => new(s.Size, s.Size, 0),
+        _ => null,
+    };
+}
 
 public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOnlyList<LayerSummary> Layers)
 {
@@ -17,9 +34,9 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
         network.Spec.ToString(),
         network.InputShape,
         network.Layers.Select(l => new LayerSummary(l.Name, l.Kind, l.Details, l.OutputShape, l.ParameterCount,
-            l.FixedParameterCount, l.Connections)).ToList());
+            l.FixedParameterCount, l.Connections, LayerWindow.Of(l))).ToList());
 
-    /// <summary>{"layers":[{"name","outputShape","parameters","connections"}…], "parameters", "connections"}.</summary>
+    /// <summary>{"layers":[{"name","kind","outputShape","parameters","connections","window"}…], "parameters", "connections"}.</summary>
     public JsonObject ToJson()
     {
         var layers = new JsonArray();
@@ -32,6 +49,7 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
                 ["parameters"] = l.Parameters,
                 ["fixedParameters"] = l.FixedParameters,
                 ["connections"] = l.Connections,
+                ["window"] = l.Window is { } w ? new JsonObject { ["size"] = w.Size, ["stride"] = w.Stride, ["pad"] = w.Pad } : null,
             });
         return new JsonObject
         {
