@@ -226,6 +226,7 @@ async function callPredict(body, type, withStages = false) {
     if (!withStages) { state.view = null; showStages(null); } else showStages(json.stages);
     showResult(json);
     drawBoxes(json);
+    if (typeof compareWith === "function") compareWith(body, type, withStages, json);
     return json;
   } catch (err) {
     setStatus(`Could not reach the server: ${err.message}`, true);
@@ -259,6 +260,7 @@ function showEmpty() {
   showStages(null);
   $("number").value = "–";
   $("strip").hidden = true;
+  $("compare").hidden = true;
   $("digits").innerHTML = "";
   $("doubt").hidden = true;
   $("guess1").value = "–"; $("guess2").value = "–";
@@ -342,11 +344,14 @@ function fmt(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ?
 
 function mapScale(h) { return h >= 24 ? 2 : h >= 10 ? 4 : h >= 5 ? 8 : 12; }
 
+function layerEl(li) { return $("layers").querySelector(`:scope > section[data-index="${li}"]`); }
+
 function showLayers(layers) {
   const key = state.model + "|" + layers.map((l) => l.name + l.shape.join("x")).join(",");
   if (key !== state.layerKey) buildLayers(layers, key);
+  drawInput();
   layers.forEach((layer, li) => {
-    const el = $("layers").children[li];
+    const el = layerEl(li);
     if (state.hidden.has(layer.name)) return;
     const [c, h, w] = layer.shape, v = layer.values;
     let lo = Infinity, hi = -Infinity;
@@ -387,6 +392,7 @@ function buildLayers(layers, key) {
     const section = document.createElement("section");
     section.className = "layer";
     section.dataset.layer = layer.name;
+    section.dataset.index = String(li);
     const id = `layer-${li}`;
     section.innerHTML = `<div class="layer-head">
         <h3 id="${id}-title">${layer.name}</h3>
@@ -418,7 +424,8 @@ function buildLayers(layers, key) {
         const cv = document.createElement("canvas");
         cv.width = w; cv.height = h;
         cv.style.width = `${w * s}px`; cv.style.height = `${h * s}px`;
-        b.appendChild(cv);
+        b.append(cv, overlay(w, h, s));
+        hoverable(cv, li, m, w, h);
         b.addEventListener("click", (e) => {
           const r = cv.getBoundingClientRect();
           const px = e.detail > 0 ? Math.floor((e.clientX - r.left) / r.width * w) : Math.floor(w / 2);
@@ -438,6 +445,8 @@ function buildLayers(layers, key) {
         u.setAttribute("aria-pressed", "false");
         u.setAttribute("aria-label", `${layer.name} unit ${i}`);
         u.addEventListener("click", () => select(li, i));
+        u.addEventListener("pointerenter", () => showConnections(li, i, 0, 0));
+        u.addEventListener("pointerleave", () => showConnections());
         body.appendChild(u);
       }
     }
@@ -450,8 +459,168 @@ function buildLayers(layers, key) {
     });
     list.appendChild(section);
   });
+  list.prepend(inputSection());
   const rbf = state.details[state.model]?.rbfBitmaps;
   if (rbf) list.appendChild(rbfSection(rbf));
+}
+
+// ---------- connections: what feeds a unit ----------
+// The network's input as a map of its own (32x32 for lenet5-1998, which pads MNIST's 28x28 by 2),
+// so the part of it a unit sees can be shown.
+function inputSection() {
+  const shape = state.details[state.model]?.inputShape ?? [1, 28, 28];
+  const side = shape[1], s = mapScale(side) * 2;
+  const section = document.createElement("section");
+  section.className = "layer input-layer";
+  section.dataset.index = "-1";
+  section.innerHTML = `<div class="layer-head"><h3>input</h3><span class="shape">${side}x${side}, what the first layer reads${side > 28 ? ` (the 28x28 digit with a ${(side - 28) / 2}-pixel border)` : ""}</span></div>`;
+  const body = document.createElement("div");
+  body.className = "maps";
+  const b = document.createElement("div");
+  b.className = "map";
+  const cv = document.createElement("canvas");
+  cv.width = side; cv.height = side;
+  cv.style.width = `${side * s}px`; cv.style.height = `${side * s}px`;
+  cv.setAttribute("aria-label", "the network's input");
+  b.append(cv, overlay(side, side, s));
+  body.appendChild(b);
+  section.appendChild(body);
+  return section;
+}
+
+function drawInput() {
+  const cv = layerEl(-1)?.querySelector("canvas");
+  if (!cv || !state.last) return;
+  const side = cv.width, pad = (side - 28) / 2, g = cv.getContext("2d"), img = g.createImageData(side, side);
+  for (let i = 0; i < side * side; i++) img.data.set([0, 0, 0, 255], i * 4);
+  state.last.input28.forEach((v, i) => img.data.set([v, v, v, 255], (((i / 28) | 0) + pad) * side * 4 + ((i % 28) + pad) * 4));
+  g.putImageData(img, 0, 0);
+}
+
+function overlay(w, h, s) {
+  const o = document.createElement("canvas");
+  o.className = "hl";
+  o.width = w * s; o.height = h * s;
+  o.dataset.cell = String(s);
+  o.style.width = `${w * s}px`; o.style.height = `${h * s}px`;
+  o.setAttribute("aria-hidden", "true");
+  return o;
+}
+
+function hoverable(cv, li, m, w, h) {
+  cv.addEventListener("pointermove", (e) => {
+    const r = cv.getBoundingClientRect();
+    const x = Math.max(0, Math.min(w - 1, Math.floor((e.clientX - r.left) / r.width * w)));
+    const y = Math.max(0, Math.min(h - 1, Math.floor((e.clientY - r.top) / r.height * h)));
+    showConnections(li, m, x, y);
+  });
+  cv.addEventListener("pointerleave", () => showConnections());
+}
+
+// One step back through a layer's window: a rectangle of units [x, y, w, h] to the rectangle of the
+// layer before that they read.
+function back([x, y, w, h], win) {
+  return [x * win.stride - win.pad, y * win.stride - win.pad, (w - 1) * win.stride + win.size, (h - 1) * win.stride + win.size];
+}
+
+function clearConnections() {
+  document.querySelectorAll("#layers canvas.hl").forEach((o) => o.getContext("2d").clearRect(0, 0, o.width, o.height));
+  document.querySelectorAll("#layers .feeds, #layers .dim").forEach((e) => e.classList.remove("feeds", "dim"));
+}
+
+// Shows what feeds unit (x, y) of map m in layer li: the rectangle of the input it sees, the maps of
+// the layer before that feed it (for C3 only those its connection table names), and the weights on
+// the way as a heatmap over the window they read. No arguments: back to the selected unit, or nothing.
+function showConnections(li, m, x, y) {
+  clearConnections();
+  const info = $("connection");
+  if (li === undefined) {
+    const sel = state.selected;
+    if (sel && sel.layerIndex < (state.last?.layers?.length ?? 0) - 1) return showConnections(sel.layerIndex, sel.index, sel.x ?? 0, sel.y ?? 0);
+    info.textContent = ""; delete info.dataset.region; delete info.dataset.feeds; delete info.dataset.unit;
+    return;
+  }
+  const details = state.details[state.model], layers = details?.layers;
+  if (!layers || !layers[li] || li === layers.length - 1) return;
+  const L = layers[li], inShape = details.inputShape;
+  const prevShape = li === 0 ? inShape : layers[li - 1].outputShape;
+  const prevName = li === 0 ? "the input" : layers[li - 1].name;
+  const win = L.window;
+  let feeds, kernels = null, region;
+  if (win) {
+    region = back([x, y, 1, 1], win);
+    if (L.kind === "Conv2d") {
+      kernels = details.kernels.find((k) => k.layer === L.name)?.kernels[m] ?? null;
+      feeds = kernels ? kernels.map((k, ci) => (k ? ci : -1)).filter((ci) => ci >= 0) : [];
+    } else feeds = [m];
+  } else {
+    feeds = [...Array(prevShape[0] * prevShape[1] * prevShape[2]).keys()];
+    region = [0, 0, prevShape[2], prevShape[1]];
+  }
+  const self = layerEl(li);
+  const selfMap = self?.querySelectorAll(".maps .map")[m];
+  if (selfMap) paintRect(selfMap.querySelector(".hl"), [x, y, 1, 1], "#ffb300");
+  else self?.querySelectorAll(".units .unit")[m]?.classList.add("feeds");
+  // The layer before: the maps (or units) that feed it, with their weights where it has a kernel.
+  const prev = layerEl(li - 1);
+  let max = 0;
+  if (kernels) for (const k of kernels) if (k) for (const v of k) max = Math.max(max, Math.abs(v));
+  const prevMaps = prev ? [...prev.querySelectorAll(".maps .map")] : [];
+  if (prevMaps.length && prevShape[1] * prevShape[2] > 1) {
+    prevMaps.forEach((el, ci) => {
+      if (!feeds.includes(ci)) { el.classList.add("dim"); return; }
+      el.classList.add("feeds");
+      const o = el.querySelector(".hl");
+      if (kernels?.[ci]) paintWeights(o, region, kernels[ci], win.size, max);
+      paintRect(o, region, "#ffb300");
+    });
+  } else if (prev) {
+    const set = new Set(feeds);
+    prev.querySelectorAll(".units .unit").forEach((u, i) => u.classList.add(set.has(i) ? "feeds" : "dim"));
+  }
+  // The input: compose the windows back to it.
+  let r = [x, y, 1, 1];
+  for (let l = li; l >= 0; l--) {
+    const wl = layers[l].window;
+    if (!wl) { r = [0, 0, inShape[2], inShape[1]]; break; }
+    r = back(r, wl);
+  }
+  const x0 = Math.max(0, r[0]), y0 = Math.max(0, r[1]);
+  const x1 = Math.min(inShape[2], r[0] + r[2]), y1 = Math.min(inShape[1], r[1] + r[3]);
+  const seen = [x0, y0, x1 - x0, y1 - y0];
+  if (li > 0) paintRect(layerEl(-1)?.querySelector(".hl"), seen, "#ffb300", true);
+  info.dataset.unit = `${L.name}:${m}:${x},${y}`;
+  info.dataset.region = seen.join(",");
+  info.dataset.feeds = feeds.length > 64 ? "all" : feeds.join(",");
+  const fed = feeds.length === prevShape[0] && prevShape[0] > 1 ? `all ${prevShape[0]} maps of ${prevName}`
+    : feeds.length > 64 ? `all ${feeds.length} units of ${prevName}`
+    : li === 0 ? "the input" : `${prevName} map${feeds.length > 1 ? "s" : ""} ${feeds.join(", ")}`;
+  const where = (L.outputShape[1] * L.outputShape[2] > 1) ? ` at (${x}, ${y})` : "";
+  info.textContent = `${L.name} ${L.outputShape[1] * L.outputShape[2] > 1 ? "map" : "unit"} ${m}${where} sees a ${seen[2]}x${seen[3]} square of the input `
+    + `(columns ${x0}–${x1 - 1}, rows ${y0}–${y1 - 1}) and is fed by ${fed}${kernels ? `, through ${win.size}x${win.size} weights each` : ""}.`;
+}
+
+function paintRect(o, [x, y, w, h], colour, shadeOutside = false) {
+  if (!o) return;
+  const s = Number(o.dataset.cell), g = o.getContext("2d");
+  if (shadeOutside) {
+    g.fillStyle = "rgba(0, 0, 0, .55)";
+    g.fillRect(0, 0, o.width, o.height);
+    g.clearRect(x * s, y * s, w * s, h * s);
+  }
+  g.strokeStyle = colour;
+  g.lineWidth = Math.max(2, s / 3);
+  g.strokeRect(x * s + 1, y * s + 1, w * s - 2, h * s - 2);
+}
+
+function paintWeights(o, [x, y], weights, k, max) {
+  const s = Number(o.dataset.cell), g = o.getContext("2d");
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < k; i++) {
+      const [r, gg, b] = diverging(weights[j * k + i] / (max || 1));
+      g.fillStyle = `rgba(${r}, ${gg}, ${b}, .85)`;
+      g.fillRect((x + i) * s, (y + j) * s, s, s);
+    }
 }
 
 function drawOutputs(el, layer) {
@@ -484,8 +653,9 @@ function rbfSection(rbf) {
 function select(layerIndex, index, x, y) {
   state.selected = { layerIndex, index, x, y };
   document.querySelectorAll('#layers [aria-pressed="true"]').forEach((b) => b.setAttribute("aria-pressed", "false"));
-  const body = $("layers").children[layerIndex]?.querySelector(".maps, .units, .outputs");
+  const body = layerEl(layerIndex)?.querySelector(".maps, .units, .outputs");
   body?.children[index]?.setAttribute("aria-pressed", "true");
+  showConnections();
   showDetail().then(() => {
     // In one column (a phone) the details are below every layer: bring them into sight.
     const d = $("detail"), box = d.getBoundingClientRect();
@@ -592,21 +762,27 @@ async function modelDetails(name) {
 }
 
 // ---------- models ----------
-async function loadModels() {
+async function loadModels(select = state.model) {
   try {
     const response = await fetch("api/models");
     const models = await response.json();
-    const select = $("model");
+    const picker = $("model");
+    const compare = $("compare-model"), compared = compare.value;
+    picker.innerHTML = "";
+    compare.length = 1;
     for (const m of models) {
       const option = document.createElement("option");
       option.value = m.name;
       option.textContent = m.testAccuracy ? `${m.name} (${(m.testAccuracy * 100).toFixed(2)}%)` : m.name;
       option.dataset.info = `${m.architecture} · ${m.parameters.toLocaleString("en")} parameters · ${m.connections.toLocaleString("en")} connections`
         + (m.testAccuracy ? ` · ${(m.testAccuracy * 100).toFixed(2)}% on the MNIST test set` : "");
-      if (m.default) option.selected = true;
-      select.appendChild(option);
+      option.dataset.source = m.source;
+      if (select ? m.name === select : m.default) option.selected = true;
+      picker.appendChild(option);
+      compare.appendChild(new Option(option.textContent, m.name, false, m.name === compared));
     }
-    await chooseModel(select.value);
+    if (picker.value !== state.model) await chooseModel(picker.value);
+    return models;
   } catch (err) {
     setStatus(`Could not load the models: ${err.message}`, true);
   }
