@@ -17,6 +17,9 @@ public sealed class TrainingRun
 {
     /// <summary>Test digits whose guesses every snapshot shows: the first two of each digit.</summary>
     public const int StripSize = 20;
+    // Events at most this often (the last step of an epoch and the end always): a page that draws
+    // them must not take the cores the run trains on.
+    static readonly TimeSpan StepEventGap = TimeSpan.FromMilliseconds(150), SnapshotGap = TimeSpan.FromMilliseconds(500);
 
     readonly ModelCatalog _catalog;
     readonly TrainingLimits _limits;
@@ -24,11 +27,14 @@ public sealed class TrainingRun
     readonly HashSet<long> _keep;
     readonly object _lock = new();
     readonly List<string> _events = [];
+    const int FullSnapshotsKept = 40;
+    readonly Queue<(int Index, string WithoutKernels)> _fullSnapshots = new();
     TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly CancellationTokenSource _cancel = new();
     readonly ManualResetEventSlim _running = new(true);
     readonly Stopwatch _active = new();          // training time, pauses left out
     readonly Stopwatch _wall = Stopwatch.StartNew();
+    readonly Stopwatch _sinceStepEvent = Stopwatch.StartNew(), _sinceSnapshot = Stopwatch.StartNew();
     readonly byte[] _stripImages;
     readonly byte[] _stripLabels;
     readonly int[] _stripGuesses = new int[StripSize];
@@ -128,9 +134,27 @@ public sealed class TrainingRun
     void Emit(JsonObject e)
     {
         string json = e.ToJsonString();
+        // A long run's early snapshots are kept without their kernels (a page that joins late draws the
+        // latest kernels): the events of a run stay within a few MB however long it runs.
+        string? light = null;
+        if (e.ContainsKey("kernels"))
+        {
+            var copy = (JsonObject)e.DeepClone();
+            copy.Remove("kernels");
+            light = copy.ToJsonString();
+        }
         TaskCompletionSource changed;
         lock (_lock)
         {
+            if (light is not null)
+            {
+                _fullSnapshots.Enqueue((_events.Count, light));
+                if (_fullSnapshots.Count > FullSnapshotsKept)
+                {
+                    var (index, without) = _fullSnapshots.Dequeue();
+                    _events[index] = without;
+                }
+            }
             _events.Add(json);
             changed = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -181,8 +205,9 @@ public sealed class TrainingRun
             {
                 long step = (p.Epoch - 1) * stepsPerEpoch + p.Step;
                 lock (_lock) { _lastStep = step; _lastEpoch = p.Epoch; _lastLoss = p.Loss; _lastAccuracy = p.Accuracy; }
-                if (step % logEvery == 0 || p.Step == p.StepsPerEpoch)
+                if ((step % logEvery == 0 && _sinceStepEvent.Elapsed >= StepEventGap) || p.Step == p.StepsPerEpoch)
                 {
+                    _sinceStepEvent.Restart();
                     var e = Event("step");
                     double seconds = _active.Elapsed.TotalSeconds;
                     e["epochs"] = p.Epochs;
@@ -193,7 +218,7 @@ public sealed class TrainingRun
                     e["etaSeconds"] = Math.Round(seconds / step * (total - step), 1);
                     Emit(e);
                 }
-                if (step % snapshotEvery == 0) Emit(Snapshot(trainer.Network));
+                if (step % snapshotEvery == 0 && _sinceSnapshot.Elapsed >= SnapshotGap) Emit(Snapshot(trainer.Network));
                 if (_keep.Contains(step)) Keep(trainer.Network, $"{ModelName}-step{step}", step);
                 CheckLimits();
                 if (!_running.IsSet)
@@ -218,7 +243,7 @@ public sealed class TrainingRun
 
             var result = trainer.Run(_cancel.Token);
             _active.Stop();
-            if (result.Interrupted || result.History.Count == 0 || _lastStep % snapshotEvery != 0) Emit(Snapshot(result.Network));
+            Emit(Snapshot(result.Network));
             var test = result.FinalEvaluation ?? Evaluator.Evaluate(result.Network, _test, Options.Threads);
             var metadata = new JsonObject
             {
@@ -319,6 +344,7 @@ public sealed class TrainingRun
             var p = _stripProbabilities.AsSpan(i * 10, 10);
             _stripGuesses[i] = p.IndexOf(TensorPrimitivesMax(p));
         }
+        _sinceSnapshot.Restart();
         var e = Event("snapshot");
         e["guesses"] = new JsonArray(_stripGuesses.Select(g => (JsonNode)g).ToArray());
         e["right"] = _stripGuesses.Where((g, i) => g == _stripLabels[i]).Count();

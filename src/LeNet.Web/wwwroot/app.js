@@ -361,7 +361,7 @@ function showLayers(layers) {
     if (h * w > 1) {
       scale.innerHTML = `<span>${fmt(lo)}</span><span class="ramp grey"></span><span>${fmt(hi)}</span>`;
       scale.title = `black = ${fmt(lo)}, white = ${fmt(hi)} (this layer's range for your digit)`;
-      el.querySelectorAll(".map canvas").forEach((cv, m) => {
+      el.querySelectorAll(".map canvas:not(.hl)").forEach((cv, m) => {
         const g = cv.getContext("2d"), img = g.createImageData(w, h);
         for (let i = 0; i < h * w; i++) { const q = gray(v[m * h * w + i], lo, hi); img.data.set([q, q, q, 255], i * 4); }
         g.putImageData(img, 0, 0);
@@ -604,7 +604,7 @@ function paintRect(o, [x, y, w, h], colour, shadeOutside = false) {
   if (!o) return;
   const s = Number(o.dataset.cell), g = o.getContext("2d");
   if (shadeOutside) {
-    g.fillStyle = "rgba(0, 0, 0, .55)";
+    g.fillStyle = "rgba(255, 255, 255, .28)";
     g.fillRect(0, 0, o.width, o.height);
     g.clearRect(x * s, y * s, w * s, h * s);
   }

@@ -85,10 +85,15 @@ function follow(id) {
   source.onerror = () => { if (run.done) source.close(); };
 }
 
-let frame = 0;
+// Drawing waits for the next frame, and several events in between draw once.
+let frame = 0, pendingStatus = null;
 function redrawSoon() {
   if (frame) return;
-  frame = requestAnimationFrame(() => { frame = 0; drawCharts(); });
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    if (pendingStatus !== null) { trainStatus(pendingStatus); pendingStatus = null; }
+    drawCharts();
+  });
 }
 
 function onEvent(e) {
@@ -102,7 +107,7 @@ function onEvent(e) {
       break;
     case "step":
       run.steps.push({ step: e.step, loss: e.loss, accuracy: e.accuracy });
-      trainStatus(`Epoch ${e.epoch}/${e.epochs} · step ${e.step.toLocaleString("en")}/${run.total.toLocaleString("en")} · `
+      pendingStatus = (`Epoch ${e.epoch}/${e.epochs} · step ${e.step.toLocaleString("en")}/${run.total.toLocaleString("en")} · `
         + `${Math.round(e.imagesPerSecond).toLocaleString("en")} images/s · loss ${e.loss.toFixed(3)} · accuracy ${(e.accuracy * 100).toFixed(1)}% · `
         + `lr ${e.lr.toPrecision(2)} · ETA ${duration(e.etaSeconds)}`);
       redrawSoon();
@@ -113,16 +118,17 @@ function onEvent(e) {
       break;
     case "snapshot":
       showStrip(e.guesses, e.step);
-      showKernels(e.kernels);
+      if (e.kernels) showKernels(e.kernels);
       break;
     case "kept":
       loadModels();
       break;
-    case "paused": run.paused = true; $("train-pause").textContent = "Resume"; trainStatus(`Paused at step ${e.step}.`); break;
+    case "paused": pendingStatus = null; run.paused = true; $("train-pause").textContent = "Resume"; trainStatus(`Paused at step ${e.step}.`); break;
     case "resumed": run.paused = false; $("train-pause").textContent = "Pause"; break;
     case "done":
     case "error":
       run.done = true;
+      pendingStatus = null;
       run.source?.close();
       setRunning(false);
       if (e.type === "error") { trainStatus(e.error, true); break; }
@@ -169,28 +175,39 @@ function drawCharts() {
   chart($("chart-accuracy"), "accuracy", run.steps.map((p) => [p.step, p.accuracy * 100]), run.epochsDone.map((p) => [p.step, p.testAccuracy * 100]), true);
 }
 
+// A step of 1, 2 or 5 times a power of ten that gives about `count` ticks over `span`.
+function niceStep(span, count) {
+  const raw = span / count, p = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / p;
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
+}
+
 function chart(cv, name, train, test, percent) {
   const g = cv.getContext("2d"), W = cv.width, H = cv.height, c = chartColours();
-  const L = 48, R = 10, T = 12, B = 28;
+  const L = 46, R = 12, T = 12, B = 30;
   g.clearRect(0, 0, W, H);
   g.font = "12px system-ui, sans-serif";
   const all = train.concat(test);
   const xMax = Math.max(run.total || 1, ...all.map((p) => p[0]));
-  let yMin = 0, yMax = percent ? 100 : Math.max(0.1, ...all.map((p) => p[1]));
-  if (percent && all.length) yMin = Math.max(0, Math.floor(Math.min(...all.map((p) => p[1])) / 10) * 10);
+  let yMin = 0, yMax;
+  if (percent) {
+    yMax = 100;
+    if (all.length) yMin = Math.max(0, Math.floor(Math.min(...all.map((p) => p[1])) / 10) * 10);
+  } else yMax = Math.max(0.1, ...all.map((p) => p[1]));
+  const step = niceStep(yMax - yMin, 4);
+  if (!percent) yMax = Math.ceil(yMax / step) * step;
   const X = (x) => L + (W - L - R) * x / xMax, Y = (y) => T + (H - T - B) * (1 - (y - yMin) / (yMax - yMin || 1));
   g.strokeStyle = c.grid; g.fillStyle = c.text; g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = yMin + (yMax - yMin) * i / 4, y = Y(v);
+  g.textAlign = "right";
+  for (let v = yMin; v <= yMax + step / 1e3; v += step) {
+    const y = Y(v);
     g.beginPath(); g.moveTo(L, y); g.lineTo(W - R, y); g.stroke();
-    g.textAlign = "right"; g.fillText(percent ? `${v.toFixed(0)}%` : v.toFixed(2), L - 6, y + 4);
+    g.fillText(percent ? `${v.toFixed(0)}%` : v.toFixed(step < 0.1 ? 2 : 1), L - 6, y + 4);
   }
+  // The x axis in epochs: a tick at each (or every few) epoch ends.
   g.textAlign = "center";
-  for (let e = 1; e <= run.epochs && run.stepsPerEpoch; e++) {
-    const x = X(e * run.stepsPerEpoch);
-    if (run.epochs <= 12 || e % Math.ceil(run.epochs / 12) === 0) g.fillText(`${e}`, x, H - 8);
-  }
-  g.textAlign = "left"; g.fillText("epoch", L, H - 8);
+  const every = Math.max(1, Math.ceil(run.epochs / 10));
+  for (let e = every; e <= run.epochs && run.stepsPerEpoch; e += every) g.fillText(`${e}`, X(e * run.stepsPerEpoch), H - 12);
+  g.textAlign = "left"; g.fillText("epoch", L - 40, H - 12);
   const line = (pts, colour, dots) => {
     if (!pts.length) return;
     g.strokeStyle = g.fillStyle = colour; g.lineWidth = 2;
@@ -201,9 +218,9 @@ function chart(cv, name, train, test, percent) {
   };
   line(train, c.train, false);
   line(test, c.test, true);
-  g.font = "12px system-ui, sans-serif"; g.textAlign = "right";
-  g.fillStyle = c.train; g.fillText("training", W - R - 60, T + 12);
-  g.fillStyle = c.test; g.fillText("test", W - R - 10, T + 12);
+  g.textAlign = "right";
+  g.fillStyle = c.train; g.fillText("training", W - R - 40, T + 14);
+  g.fillStyle = c.test; g.fillText("test", W - R - 4, T + 14);
   cv.dataset.points = String(train.length);
   cv.dataset.testPoints = String(test.length);
 }
@@ -312,6 +329,16 @@ function compareColumn(r, which) {
   const top = r.top[0];
   col.innerHTML = `<h3>${r.model}</h3><div class="big" data-testid="compare-guess-${which}">${r.number ?? r.digit}</div>
     <p class="hint">${pct(top.probability)} sure${r.top[1] ? ` · then ${r.top[1].digit} (${pct(r.top[1].probability)})` : ""}${r.uncertain ? " · unsure" : ""}</p>`;
+  const bars = document.createElement("div");
+  bars.className = "mini-bars";
+  r.probabilities.forEach((p, d) => {
+    const b = document.createElement("span");
+    b.innerHTML = `<i style="height:${Math.max(2, p * 48).toFixed(0)}px"></i>${d}`;
+    b.title = `${d}: ${pct(p)}`;
+    if (d === r.digit) b.className = "top";
+    bars.appendChild(b);
+  });
+  col.appendChild(bars);
   for (const layer of r.layers.slice(0, -1)) {
     const [c, h, w] = layer.shape;
     const div = document.createElement("div");
@@ -322,7 +349,7 @@ function compareColumn(r, which) {
     let lo = Infinity, hi = -Infinity;
     for (const v of layer.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
     if (h * w > 1) {
-      const s = Math.max(1, Math.floor(mapScale(h) / 2));
+      const s = Math.max(1, Math.round(mapScale(h) * 0.75));
       for (let m = 0; m < Math.min(c, 32); m++) {
         const cv = document.createElement("canvas");
         cv.width = w; cv.height = h;

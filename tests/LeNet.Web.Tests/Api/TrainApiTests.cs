@@ -53,7 +53,7 @@ public sealed class TrainApiTests(ServerFixture server)
                 Assert.True(e.ContainsKey(key), $"event {e.ToJsonString()[..Math.Min(120, e.ToJsonString().Length)]} has no {key}");
         Assert.Equal("start", (string)events[0]["type"]!);
         var steps = events.Where(e => (string)e["type"]! == "step").ToList();
-        Assert.True(steps.Count >= 10, $"{steps.Count} step events");
+        Assert.True(steps.Count >= 4, $"{steps.Count} step events");
         Assert.True((double)steps[^1]["loss"]! < (double)steps[0]["loss"]!, "the loss falls");
         Assert.Equal(2, events.Count(e => (string)e["type"]! == "epoch"));
         var snapshots = events.Where(e => (string)e["type"]! == "snapshot").ToList();

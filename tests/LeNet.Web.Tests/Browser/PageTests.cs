@@ -32,19 +32,20 @@ public sealed class PageTests(ServerFixture server) : IAsyncLifetime
         _playwright.Dispose();
     }
 
-    async Task<IPage> Open(BrowserNewPageOptions? options = null)
+    internal async Task<IPage> Open(BrowserNewPageOptions? options = null)
     {
         var page = await _browser.NewPageAsync(options ?? new() { ViewportSize = new() { Width = 1280, Height = 1000 } });
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);
         await page.GotoAsync(server.BaseAddress.ToString());
-        await Assertions.Expect(page.Locator("#model option")).ToHaveCountAsync(2);
+        // The fixture's two models, and any that training tests added.
+        await Assertions.Expect(page.Locator("#model option").Nth(1)).ToBeAttachedAsync();
         Assert.Empty(errors);
         return page;
     }
 
     /// <summary>Draws a stroke through points given in the pad's 280x280 coordinates.</summary>
-    static async Task Stroke(IPage page, params (float X, float Y)[] points)
+    internal static async Task Stroke(IPage page, params (float X, float Y)[] points)
     {
         var box = (await page.Locator("#pad").BoundingBoxAsync())!;
         float sx = box.Width / 280, sy = box.Height / 280;
@@ -192,6 +193,14 @@ public sealed class PageTests(ServerFixture server) : IAsyncLifetime
         var detail = page.Locator("#detail");
         await Assertions.Expect(detail.Locator("h3")).ToHaveTextAsync("conv2, map 5");
         await Assertions.Expect(detail).ToBeInViewportAsync();
+
+        // The Train tab fits too.
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Train" }).TapAsync();
+        await Assertions.Expect(page.Locator("#train-start")).ToBeVisibleAsync();
+        overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+        Assert.True(overflow <= 0, $"The Train tab is {overflow}px wider than a phone screen.");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "phone-train.png"), FullPage = true });
     }
 
     [Fact]
@@ -209,5 +218,133 @@ public sealed class PageTests(ServerFixture server) : IAsyncLifetime
         Assert.Matches(@"^−\d+(\.\d+)?\s+\+\d+(\.\d+)?$", dense.Trim());
         string conv = await page.Locator("section.layer[data-layer=conv1] .scale").InnerTextAsync();
         Assert.Matches(@"^-?\d+(\.\d+)?\s+-?\d+(\.\d+)?$", conv.Trim());
+    }
+
+    // ---------- the Train tab, compare, connections ----------
+
+    [Fact]
+    public async Task A_run_started_from_the_page_draws_its_curves_and_its_model_can_be_compared()
+    {
+        var page = await Open(new() { ViewportSize = new() { Width = 1400, Height = 1000 } });
+        await page.ClickAsync("#tab-train");
+        await Assertions.Expect(page.Locator("#view-train")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#view-draw")).ToBeHiddenAsync();
+        // A few thousand images, enough epochs to still be running when it is stopped.
+        await page.FillAsync("#train-form [name=epochs]", "30");
+        await page.FillAsync("#train-form [name=limit]", "6400");
+        await page.FillAsync("#train-form [name=lr]", "0.004");
+        await page.FillAsync("#train-form [name=keep]", "40");
+        await page.ClickAsync("#train-start");
+
+        var loss = page.GetByTestId("chart-loss");
+        await Assertions.Expect(loss).ToHaveAttributeAsync("data-points", new System.Text.RegularExpressions.Regex("^([3-9]|[1-9][0-9]+)$"), new() { Timeout = 60_000 });
+        var strip = page.GetByTestId("guess-strip");
+        await Assertions.Expect(strip.Locator("figure")).ToHaveCountAsync(20);
+        await Assertions.Expect(strip).ToHaveAttributeAsync("data-step", new System.Text.RegularExpressions.Regex("^[1-9][0-9]*$"));
+        await Assertions.Expect(strip.Locator("figure.right, figure.wrong")).ToHaveCountAsync(20);
+        await Assertions.Expect(page.GetByTestId("chart-accuracy")).ToHaveAttributeAsync("data-test-points", new System.Text.RegularExpressions.Regex("^[1-9]"), new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("train-status")).ToContainTextAsync("images/s");
+
+        // The page stays smooth while the server trains: frames drawn in one second.
+        int frames = await page.EvaluateAsync<int>(@"() => new Promise(done => { let n = 0; const t0 = performance.now();
+            const f = () => { n++; if (performance.now() - t0 < 1000) requestAnimationFrame(f); else done(n); }; requestAnimationFrame(f); })");
+        Console.WriteLine($"Frames in one second while training: {frames}");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "train-live.png"), FullPage = true });
+        Assert.True(frames >= 10, $"{frames} frames in one second while training");
+
+        await page.ClickAsync("#train-stop");
+        var done = page.GetByTestId("train-done");
+        await Assertions.Expect(done).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("train-status")).ToContainTextAsync("Stopped");
+        string model = (await done.TextContentAsync())!.Split(' ')[0];
+        Assert.Matches("^lenet5-run[0-9]+$", model);
+        await Assertions.Expect(page.Locator($"#model option[value='{model}']")).ToBeAttachedAsync();
+        await Assertions.Expect(page.Locator($"#model option[value='{model}-step40']")).ToBeAttachedAsync();
+        await Assertions.Expect(page.Locator("#train-start")).ToBeEnabledAsync();
+
+        // Draw with the new model, compared with the built-in one.
+        await done.GetByText("Draw with it").ClickAsync();
+        await Assertions.Expect(page.Locator("#view-draw")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#model")).ToHaveValueAsync(model);
+        await page.SelectOptionAsync("#compare-model", "lenet5");
+        await Stroke(page, (150, 40), (140, 240));
+        await Assertions.Expect(page.GetByTestId("compare-guess-b")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.GetByTestId("compare-a").Locator("h3")).ToHaveTextAsync(model);
+        await Assertions.Expect(page.GetByTestId("compare-b").Locator("h3")).ToHaveTextAsync("lenet5");
+        await Assertions.Expect(page.GetByTestId("compare-a").Locator("canvas").First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "compare.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Hovering_a_C3_unit_shows_the_input_it_sees_and_the_S2_maps_that_feed_it()
+    {
+        var page = await Open(new() { ViewportSize = new() { Width = 1400, Height = 1000 } });
+        await page.SelectOptionAsync("#model", "lenet5-1998");
+        await Stroke(page, (150, 40), (140, 240));
+        var c3 = page.Locator("section.layer[data-layer=C3] .map canvas:not(.hl)");
+        await Assertions.Expect(c3).ToHaveCountAsync(16);
+        var info = page.GetByTestId("connection");
+        // Before any pointing the overlays are clear, and every map is drawn on its own canvas.
+        int paintedOverlays = await page.EvaluateAsync<int>(@"() => [...document.querySelectorAll('#layers canvas.hl')].filter(o => {
+            const d = o.getContext('2d').getImageData(0, 0, o.width, o.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; }).length");
+        Assert.Equal(0, paintedOverlays);
+        int blankC1 = await page.EvaluateAsync<int>(@"() => [...document.querySelectorAll('section.layer[data-layer=C1] .map canvas:not(.hl)')].filter(c => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]) return false; return true; }).length");
+        Assert.Equal(0, blankC1);
+
+        // Unit (3, 4) of C3's map 0: 5x5 of S2, which is 10x10 of C1, which is 14x14 of the 32x32 input
+        // from (2·3, 2·4); the paper's Table I feeds map 0 from S2 maps 0, 1 and 2 only.
+        await HoverUnit(page, c3.Nth(0), 10, 3, 4);
+        await Assertions.Expect(info).ToHaveAttributeAsync("data-region", "6,8,14,14");
+        await Assertions.Expect(info).ToHaveAttributeAsync("data-feeds", "0,1,2");
+        var s2 = page.Locator("section.layer[data-layer=S2] .map");
+        await Assertions.Expect(s2.And(page.Locator(".feeds"))).ToHaveCountAsync(3);
+        await Assertions.Expect(s2.And(page.Locator(".dim"))).ToHaveCountAsync(3);
+        for (int i = 0; i < 6; i++)
+            await Assertions.Expect(s2.Nth(i)).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(i < 3 ? "feeds" : "dim"));
+        await Assertions.Expect(info).ToContainTextAsync("S2 maps 0, 1, 2");
+        // The weights are painted over the window of each feeding map: its overlay has coloured pixels there.
+        long painted = await s2.Nth(1).Locator("canvas.hl").EvaluateAsync<long>(@"o => {
+            const d = o.getContext('2d').getImageData(0, 0, o.width, o.height).data; let n = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }");
+        Assert.True(painted > 0, "no weights painted on S2 map 1");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "connections.png"), FullPage = true });
+
+        // Map 15 reads every S2 map; a C1 unit reads a 5x5 square of the input.
+        await HoverUnit(page, c3.Nth(15), 10, 0, 0);
+        await Assertions.Expect(info).ToHaveAttributeAsync("data-feeds", "0,1,2,3,4,5");
+        await Assertions.Expect(info).ToHaveAttributeAsync("data-region", "0,0,14,14");
+        await HoverUnit(page, page.Locator("section.layer[data-layer=C1] .map canvas:not(.hl)").Nth(2), 28, 20, 7);
+        await Assertions.Expect(info).ToHaveAttributeAsync("data-region", "20,7,5,5");
+        // Leaving the maps clears it.
+        await page.Mouse.MoveAsync(5, 5);
+        await Assertions.Expect(info).ToHaveTextAsync("");
+    }
+
+    static async Task HoverUnit(IPage page, ILocator canvas, int side, int x, int y)
+    {
+        await canvas.ScrollIntoViewIfNeededAsync();
+        var box = (await canvas.BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + (x + 0.5f) * box.Width / side, box.Y + (y + 0.5f) * box.Height / side);
+    }
+
+    [Fact]
+    public async Task The_page_at_desktop_size_in_light_and_dark()
+    {
+        foreach (var scheme in new[] { ColorScheme.Light, ColorScheme.Dark })
+        {
+            var page = await Open(new() { ViewportSize = new() { Width = 1400, Height = 1000 }, ColorScheme = scheme });
+            await Stroke(page, (80, 60), (200, 60), (125, 230));
+            await Assertions.Expect(page.Locator("#guess1")).ToHaveTextAsync("7");
+            int overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+            Assert.True(overflow <= 0, $"The page is {overflow}px wider than the window.");
+            // The pad and the guess side by side, both in the first screen.
+            await Assertions.Expect(page.Locator("#pad")).ToBeInViewportAsync();
+            await Assertions.Expect(page.Locator(".result .reading")).ToBeInViewportAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"desktop-{scheme.ToString().ToLowerInvariant()}.png") });
+            await page.ClickAsync("#tab-train");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"desktop-train-{scheme.ToString().ToLowerInvariant()}.png") });
+            await page.CloseAsync();
+        }
     }
 }
