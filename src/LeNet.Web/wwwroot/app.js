@@ -283,9 +283,10 @@ function updateStrip() {
 }
 if ("IntersectionObserver" in window) {
   new IntersectionObserver((entries) => {
-    for (const e of entries) strip.visible = e.isIntersecting;
+    // In sight means whole: a reading cut off by the screen's edge counts as out of sight.
+    for (const e of entries) strip.visible = e.intersectionRatio >= 0.99;
     updateStrip();
-  }).observe(document.querySelector(".result .reading"));
+  }, { threshold: [0, 0.5, 0.99, 1] }).observe(document.querySelector(".result .reading"));
 }
 
 function showResult(r) {
