@@ -157,10 +157,19 @@ public static class Report
             string V(System.Text.Json.Nodes.JsonNode? n) => n is null ? "–" : E(n.ToString());
             double? seconds = t["seconds"]?.GetValue<double>();
             h.Append($"<tr><td>{E(m.Name)}</td><td>{V(op["architecture"])}</td><td>{V(t["epochs"] ?? op["epochs"])}</td><td>{V(op["batch"])}</td><td>{V(op["optimizer"])}</td><td>{V(op["lr"])}</td>" +
-                $"<td>{V(op["schedule"])}</td><td>{(op["augment"]?.GetValue<bool>() == true ? "yes" : "no")}</td><td>{V(op["labelSmoothing"])}</td><td>{V(op["seed"])}</td>" +
+                $"<td>{V(op["schedule"])}</td><td>{Distortions(op)}</td><td>{V(op["labelSmoothing"])}</td><td>{V(op["seed"])}</td>" +
                 $"<td>{(t["trainImages"] is { } n ? n.GetValue<int>().ToString("N0") : "–")}</td><td>{(seconds is { } sec ? (sec < 10 ? $"{sec:F1} s" : $"{sec:F0} s") : "–")}</td></tr>");
         }
         h.Append("</table>");
+    }
+
+    static string Distortions(System.Text.Json.Nodes.JsonObject options)
+    {
+        if (options["augment"]?.GetValue<bool>() != true) return "no";
+        double alpha = options["elasticAlpha"]?.GetValue<double>() ?? 0;
+        return alpha > 0
+            ? E(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"affine + elastic (α {alpha:0.##}, σ {options["elasticSigma"]?.GetValue<double>() ?? 4:0.##})"))
+            : "affine";
     }
 
     static string E(string s) => WebUtility.HtmlEncode(s);

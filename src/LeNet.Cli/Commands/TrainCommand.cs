@@ -32,6 +32,12 @@ public static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = $"Worker threads. Default: all cores ({Environment.ProcessorCount}).", HelpName = "N" };
         var limit = new Option<int>("--limit") { Description = "Train on the first N training images only (quick runs). Default: all.", HelpName = "N" };
         var augment = new Option<bool>("--augment") { Description = "Distort each training image at random as it is used (translation, scaling, squeezing, shearing), as in the 1998 paper." };
+        var elastic = new Option<bool>("--elastic")
+        {
+            Description = $"Also distort each image elastically (Simard et al. 2003): a random displacement field smoothed by a Gaussian. Turns on --augment. Strength and smoothness: --elastic-alpha (default {ElasticField.DefaultAlpha}) and --elastic-sigma (default {ElasticField.DefaultSigma}).",
+        };
+        var elasticAlpha = new Option<float?>("--elastic-alpha") { Description = $"Elastic distortions' strength α in pixels (0 to 200; implies --elastic). Default: {ElasticField.DefaultAlpha}.", HelpName = "A" };
+        var elasticSigma = new Option<float?>("--elastic-sigma") { Description = $"Elastic distortions' smoothness σ in pixels, the width of the Gaussian (0.5 to 14; implies --elastic). Default: {ElasticField.DefaultSigma}.", HelpName = "S" };
         var smoothing = new Option<float?>("--label-smoothing") { Description = "Softmax networks: train towards 1 − X on the right class and X/10 on every class instead of one-hot labels (0 to below 1). Default: 0 (0.1 with --fast).", HelpName = "X" };
         var data = Cli.DataOption();
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
@@ -42,7 +48,7 @@ public static class TrainCommand
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, smoothing, data, output, log, report, resume,
+            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, elastic, elasticAlpha, elasticSigma, smoothing, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -73,6 +79,7 @@ public static class TrainCommand
                     if (a != Architectures.LeNet5) throw new LeNetException("--pooling applies to lenet5 only.");
                     spec = spec with { Pooling = pool == "average" ? PoolingKind.Average : PoolingKind.Max };
                 }
+                bool elasticOn = r.GetValue(elastic) || r.GetValue(elasticAlpha) is not null || r.GetValue(elasticSigma) is not null;
                 var options = d with
                 {
                     Architecture = spec,
@@ -84,7 +91,9 @@ public static class TrainCommand
                     Seed = r.GetValue(seed),
                     Threads = r.GetValue(threads) ?? d.Threads,
                     Limit = r.GetValue(limit),
-                    Augment = r.GetValue(augment),
+                    Augment = r.GetValue(augment) || elasticOn,
+                    ElasticAlpha = elasticOn ? r.GetValue(elasticAlpha) ?? ElasticField.DefaultAlpha : 0,
+                    ElasticSigma = r.GetValue(elasticSigma) ?? ElasticField.DefaultSigma,
                     LabelSmoothing = r.GetValue(smoothing) ?? d.LabelSmoothing,
                 };
                 outPath = r.GetValue(output) ?? a + ModelFile.Extension;
@@ -112,7 +121,7 @@ public static class TrainCommand
         var o = trainer.Options;
         string ckpt = trainer.CheckpointPath!;
         string header = $"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
-            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? ", distortions on" : "") +
+            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? o.ElasticAlpha > 0 ? $", distortions on (elastic α {o.ElasticAlpha.ToString(CultureInfo.InvariantCulture)} σ {o.ElasticSigma.ToString(CultureInfo.InvariantCulture)})" : ", distortions on" : "") +
             (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
             (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : "");
         Console.WriteLine(Cli.Interactive ? TrainingProgress.Wrap(header, TrainingProgress.TerminalWidth()) : header);

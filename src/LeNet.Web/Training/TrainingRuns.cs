@@ -36,6 +36,10 @@ public sealed record TrainRequest
     public ulong? Seed { get; init; }
     public int? Limit { get; init; }
     public bool? Augment { get; init; }
+    /// <summary>Elastic distortions as well (implies augment); elasticAlpha and elasticSigma as `lenet train`'s.</summary>
+    public bool? Elastic { get; init; }
+    public float? ElasticAlpha { get; init; }
+    public float? ElasticSigma { get; init; }
     public float? LabelSmoothing { get; init; }
     /// <summary>Steps at which a copy of the model joins the model picker (default: step 100, when the run is longer).</summary>
     public long[]? Keep { get; init; }
@@ -127,6 +131,7 @@ public sealed class TrainingRuns : IDisposable
         if (!Architectures.Names.Contains(arch))
             throw new TrainingRefusedException(400, $"Unknown architecture '{arch}'. Choose one of: {string.Join(", ", Architectures.Names)}.");
         TrainingOptions o;
+        bool elastic = r.Elastic == true || r.ElasticAlpha is not null || r.ElasticSigma is not null;
         try
         {
             o = r.Fast == true ? TrainingOptions.Fast(arch) : TrainingOptions.For(arch);
@@ -139,7 +144,9 @@ public sealed class TrainingRuns : IDisposable
                 Schedule = r.Schedule is null ? o.Schedule : Schedule.Parse(r.Schedule),
                 Seed = r.Seed ?? o.Seed,
                 Limit = r.Limit ?? 0,
-                Augment = r.Augment ?? false,
+                Augment = (r.Augment ?? false) || elastic,
+                ElasticAlpha = elastic ? r.ElasticAlpha ?? ElasticField.DefaultAlpha : 0,
+                ElasticSigma = r.ElasticSigma ?? ElasticField.DefaultSigma,
                 LabelSmoothing = r.LabelSmoothing ?? o.LabelSmoothing,
                 Threads = Limits.Threads,
             };

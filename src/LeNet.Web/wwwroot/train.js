@@ -42,6 +42,7 @@ form.addEventListener("submit", async (e) => {
     arch: f.arch.value, epochs: Number(f.epochs.value), batch: Number(f.batch.value), optimizer: f.optimizer.value,
     lr: Number(f.lr.value), limit: Number(f.limit.value), augment: f.augment.checked,
   };
+  if (f.elastic.checked) body.elastic = true;
   if (!f.labelSmoothing.disabled && f.labelSmoothing.value !== "") body.labelSmoothing = Number(f.labelSmoothing.value);
   body.keep = f.keep.value ? [Number(f.keep.value)] : [];
   trainStatus("Starting…");

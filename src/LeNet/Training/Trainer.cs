@@ -91,7 +91,7 @@ public sealed class Trainer
     {
         int batch = _o.BatchSize, steps = StepsPerEpoch;
         long totalSteps = (long)steps * _o.Epochs;
-        using var step = new TrainingStep(_net, _opt, _loss, _train, _o.Threads, batch, _o.Augment, _o.Seed);
+        using var step = new TrainingStep(_net, _opt, _loss, _train, _o.Threads, batch, _o.Augment, _o.Seed, _o.ElasticAlpha, _o.ElasticSigma);
         // Every 100 steps, and at least 10 rows an epoch on small runs (so a warm-up shows in the log).
         int logEvery = Math.Clamp(steps / 10, 1, LogEvery);
         var order = new int[_train.Count];

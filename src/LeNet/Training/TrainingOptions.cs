@@ -19,6 +19,10 @@ public sealed record TrainingOptions
     public int Limit { get; init; }
     /// <summary>Distort each training image at random every time it is used (see <see cref="Distortion"/>).</summary>
     public bool Augment { get; init; }
+    /// <summary>With <see cref="Augment"/>: the strength α of elastic distortions in pixels (0: none; Simard et al. use 34), see <see cref="ElasticField"/>.</summary>
+    public float ElasticAlpha { get; init; }
+    /// <summary>The smoothness σ of elastic distortions: the width of the Gaussian that smooths the random field (Simard et al.: 4).</summary>
+    public float ElasticSigma { get; init; } = ElasticField.DefaultSigma;
     /// <summary>Label smoothing ε of the softmax cross-entropy while training (0: none); see <see cref="SoftmaxCrossEntropy"/>.</summary>
     public float LabelSmoothing { get; init; }
 
@@ -48,6 +52,9 @@ public sealed record TrainingOptions
         if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new InvalidOptionException(nameof(LabelSmoothing), $"must be at least 0 and below 1 (got {LabelSmoothing})");
         if (LabelSmoothing > 0 && Architecture.Name == Architectures.LeNet5Classic)
             throw new InvalidOptionException(nameof(LabelSmoothing), $"applies to softmax outputs (lenet5, cnn-wide); {Architectures.LeNet5Classic} ends in RBF units trained with the paper's criterion");
+        if (!(ElasticAlpha >= 0 && ElasticAlpha <= 200)) throw new InvalidOptionException(nameof(ElasticAlpha), $"must be between 0 and 200 pixels (got {ElasticAlpha})");
+        if (!(ElasticSigma >= 0.5f && ElasticSigma <= 14)) throw new InvalidOptionException(nameof(ElasticSigma), $"must be between 0.5 and 14 pixels (got {ElasticSigma})");
+        if (ElasticAlpha > 0 && !Augment) throw new InvalidOptionException(nameof(ElasticAlpha), "applies to distorted training images: turn distortions on as well");
         if (!Training.Optimizer.Names.Contains(Optimizer)) throw new InvalidOptionException(nameof(Optimizer), $"must be one of {string.Join(", ", Training.Optimizer.Names)} (got '{Optimizer}')");
     }
 
@@ -63,6 +70,8 @@ public sealed record TrainingOptions
         ["threads"] = Threads,
         ["limit"] = Limit,
         ["augment"] = Augment,
+        ["elasticAlpha"] = ElasticAlpha,
+        ["elasticSigma"] = ElasticSigma,
         ["labelSmoothing"] = LabelSmoothing,
     };
 
@@ -78,6 +87,8 @@ public sealed record TrainingOptions
         Threads = (int)o["threads"]!,
         Limit = (int)o["limit"]!,
         Augment = (bool?)o["augment"] ?? false,
+        ElasticAlpha = (float?)o["elasticAlpha"] ?? 0,
+        ElasticSigma = (float?)o["elasticSigma"] ?? ElasticField.DefaultSigma,
         LabelSmoothing = (float?)o["labelSmoothing"] ?? 0,
     };
 }

@@ -40,6 +40,7 @@ public sealed class TrainingStep : IDisposable
     readonly float[][] _taskGradients;
     readonly byte[][] _labels, _distorted;
     readonly Rng[] _rngs;
+    readonly ElasticField[]? _elastic;   // one per worker, when elastic distortions are on
     readonly double[] _losses;
     readonly int[] _corrects;
     readonly bool[] _gradientNotFinite;
@@ -48,7 +49,8 @@ public sealed class TrainingStep : IDisposable
     int _start, _count, _epoch, _taskCount, _nextTask;
     float _scale, _rate;
 
-    public TrainingStep(Network network, Optimizer optimizer, Loss loss, MnistDataset train, int threads, int batchSize, bool augment, ulong seed)
+    public TrainingStep(Network network, Optimizer optimizer, Loss loss, MnistDataset train, int threads, int batchSize, bool augment, ulong seed,
+        float elasticAlpha = 0, float elasticSigma = ElasticField.DefaultSigma)
     {
         _net = network; _opt = optimizer; _loss = loss; _train = train; _threads = threads; _augment = augment; _seed = seed;
         _cacheResident = network.Parameters.Length * sizeof(float) <= CacheResidentWeightBytes;
@@ -58,6 +60,7 @@ public sealed class TrainingStep : IDisposable
         _taskGradients = Enumerable.Range(0, maxTasks).Select(_ => new float[network.Parameters.Length]).ToArray();
         _labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
         _distorted = Enumerable.Range(0, threads).Select(_ => new byte[MnistDataset.Pixels]).ToArray();
+        _elastic = augment && elasticAlpha > 0 ? Enumerable.Range(0, threads).Select(_ => new ElasticField(elasticAlpha, elasticSigma)).ToArray() : null;
         _rngs = Enumerable.Range(0, threads).Select(_ => new Rng(0)).ToArray();
         _losses = new double[maxTasks];
         _corrects = new int[maxTasks];
@@ -117,7 +120,7 @@ public sealed class TrainingStep : IDisposable
                     {
                         // Seeded by (seed, epoch, image): the same distortion whatever the thread count.
                         _rngs[w].State = Rng.SeedFor(_seed, 2000 + (ulong)_epoch, (ulong)idx);
-                        Distortion.Apply(image, _distorted[w], _rngs[w]);
+                        Distortion.Apply(image, _distorted[w], _rngs[w], _elastic?[w]);
                         image = _distorted[w];
                     }
                     _net.Encoding.Encode(image, ws.Input.Slice(s * inputSize, inputSize));

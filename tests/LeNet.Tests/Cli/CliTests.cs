@@ -153,6 +153,20 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_elastic_turns_on_distortions_and_checks_its_values()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--elastic-sigma", "6", "--epochs", "1", "--data", TestPaths.SmallMnist, "--limit", "256", "--out", "elastic.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("distortions on (elastic α 34 σ 6)", stdout);
+        var options = LeNet.Models.ModelFile.Read(Path.Combine(Work, "elastic.lenet")).Metadata["options"]!;
+        Assert.True((bool)options["augment"]!);
+        Assert.Equal(34f, (float)options["elasticAlpha"]!);
+        (code, _, stderr) = Lenet("train", "--elastic-alpha", "500", "--epochs", "1", "--data", TestPaths.SmallMnist, "--limit", "256", "--out", "elastic.lenet");
+        Assert.Equal(1, code);
+        Assert.Contains("error: --elastic-alpha must be between 0 and 200 pixels (got 500)", stderr);
+    }
+
+    [Fact]
     public void Train_resume_of_a_finished_run_reports_its_result()
     {
         Assert.Equal(0, Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "1", "--limit", "300", "--out", "r.lenet").Code);
