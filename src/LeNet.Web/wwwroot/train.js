@@ -33,6 +33,7 @@ const run = {
   total: 0, stepsPerEpoch: 0, epochs: 0,
   steps: [], epochsDone: [],        // {step, loss, accuracy} per logged step; {step, testLoss, testAccuracy} per epoch
   labels: [], images: null, lastStrip: null,
+  kept: [],                          // models kept at `keep` steps during the run
 };
 
 form.addEventListener("submit", async (e) => {
@@ -77,7 +78,7 @@ function trainStatus(text, error = false) {
 // ---------- the events ----------
 function follow(id) {
   run.source?.close();
-  Object.assign(run, { id, done: false, paused: false, steps: [], epochsDone: [], lastStrip: null });
+  Object.assign(run, { id, done: false, paused: false, steps: [], epochsDone: [], lastStrip: null, kept: [] });
   setRunning(true);
   $("train-pause").textContent = "Pause";
   const source = new EventSource(`api/train/${encodeURIComponent(id)}/events`);
@@ -122,6 +123,7 @@ function onEvent(e) {
       if (e.kernels) showKernels(e.kernels);
       break;
     case "kept":
+      run.kept.push(e.model);
       loadModels();
       break;
     case "paused": pendingStatus = null; run.paused = true; $("train-pause").textContent = "Resume"; trainStatus(`Paused at step ${e.step}.`); break;
@@ -154,14 +156,18 @@ async function finished(model) {
   const use = document.createElement("button");
   use.type = "button";
   use.textContent = "Draw with it";
+  // The tutorials' comparison: the finished model beside its early copy, on the same drawing.
+  const early = run.kept.find((k) => [...$("compare-model").options].some((o) => o.value === k));
   use.addEventListener("click", async () => {
     $("model").value = model;
+    if (early) $("compare-model").value = early;
     await chooseModel(model);
     showTab("draw");
   });
   const lenet = Object.assign(document.createElement("a"), { href: `api/models/${encodeURIComponent(model)}/file`, textContent: "Download .lenet", className: "button" });
   const onnx = Object.assign(document.createElement("a"), { href: `api/models/${encodeURIComponent(model)}/onnx`, textContent: ".onnx", className: "button" });
-  done.append(document.createTextNode(`${model} is in the model picker. `), use, lenet, onnx);
+  done.append(document.createTextNode(`${model} is in the model picker${early ? `, and its early copy ${early}` : ""}. `), use, lenet, onnx);
+  if (early) done.append(para(`"Draw with it" compares the two on your drawing.`, "hint"));
 }
 
 // ---------- charts ----------

@@ -263,9 +263,11 @@ public sealed class PageTests(ServerFixture server) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#train-start")).ToBeEnabledAsync();
 
         // Draw with the new model, compared with the built-in one.
-        await done.GetByText("Draw with it").ClickAsync();
+        await done.GetByRole(AriaRole.Button, new() { Name = "Draw with it" }).ClickAsync();
         await Assertions.Expect(page.Locator("#view-draw")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#model")).ToHaveValueAsync(model);
+        // Set beside its own early copy at first; here compared with the built-in model instead.
+        await Assertions.Expect(page.Locator("#compare-model")).ToHaveValueAsync($"{model}-step40");
         await page.SelectOptionAsync("#compare-model", "lenet5");
         await Stroke(page, (150, 40), (140, 240));
         await Assertions.Expect(page.GetByTestId("compare-guess-b")).ToHaveTextAsync("1");
