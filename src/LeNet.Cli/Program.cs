@@ -10,6 +10,7 @@ var root = new RootCommand("LeNet.NET: train, evaluate and run LeNet-5 on MNIST 
     PredictCommand.Create(),
     SummaryCommand.Create(),
     ExportCommand.Create(),
+    EnsembleCommand.Create(),
     ReportCommand.Create(),
     ServeCommand.Create(),
     SelfCheckCommand.Create(),

@@ -26,16 +26,62 @@ public static class OnnxExport
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX export writes raw little-endian tensors.");
         var g = new Graph();
+        if (network.Layers is [CommitteeLayer committee])
+        {
+            // Each member reads the image its own way; the committee's probabilities are their mean,
+            // its scores the log of that mean (as CommitteeLayer computes them).
+            var members = committee.Members.Select((m, i) => AddNetwork(g, m, "image", $"member{i}.").Probabilities).ToList();
+            string sum = members[0];
+            foreach (var m in members.Skip(1)) sum = g.Node("Add", [sum, m]);
+            string mean = g.Node("Mul", [sum, g.Const("committee.share", [1f / members.Count], [])]);
+            g.Node("Identity", [mean], null, [], "probabilities");
+            g.Node("Log", [g.Node("Max", [mean, g.Const("committee.floor", [1e-30f], [])])], null, [], "scores");
+        }
+        else
+        {
+            var (scores, probabilities) = AddNetwork(g, network, "image", "");
+            g.Node("Identity", [scores], null, [], "scores");
+            g.Node("Identity", [probabilities], null, [], "probabilities");
+        }
+
+        var graph = g.Proto;
+        graph.Name = network.Spec.Name;
+        graph.DocString = $"{network.Spec.Name}: input 'image' holds pixel values 0-255 (0 = background, 255 = ink).";
+        graph.Input.Add(ValueInfo("image", 1, 28, 28));
+        graph.Output.Add(ValueInfo("scores", 10));
+        graph.Output.Add(ValueInfo("probabilities", 10));
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "LeNet.NET",
+            ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0",
+            Domain = "net.lenet",
+            DocString = $"LeNet.NET {network.Spec.Name}",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in Metadata(network))
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model.ToByteArray();
+    }
+
+    /// <summary>
+    /// One network's nodes, reading <paramref name="input"/> (raw pixel values), every name it adds
+    /// starting with <paramref name="prefix"/>; returns its scores and its probabilities.
+    /// </summary>
+    static (string Scores, string Probabilities) AddNetwork(Graph g, Network network, string input, string prefix)
+    {
         var e = network.Encoding;
-        string x = g.Node("Mul", ["image", g.Const("input_scale", [(e.Ink - e.Background) / 255f], [])]);
-        x = g.Node("Add", [x, g.Const("input_background", [e.Background], [])]);
+        string x = g.Node("Mul", [input, g.Const(prefix + "input_scale", [(e.Ink - e.Background) / 255f], [])]);
+        x = g.Node("Add", [x, g.Const(prefix + "input_background", [e.Background], [])]);
         if (e.Pad > 0)
-            x = g.Node("Pad", [x, g.ConstInt64("input_pads", [0, 0, e.Pad, e.Pad, 0, 0, e.Pad, e.Pad]), g.Const("input_pad_value", [e.Background], [])]);
+            x = g.Node("Pad", [x, g.ConstInt64(prefix + "input_pads", [0, 0, e.Pad, e.Pad, 0, 0, e.Pad, e.Pad]), g.Const(prefix + "input_pad_value", [e.Background], [])]);
 
         foreach (var layer in network.Layers)
         {
             var p = network.ParametersOf(layer);
-            string n = layer.Name;
+            string n = prefix + layer.Name;
             switch (layer)
             {
                 case Conv2d c:
@@ -104,31 +150,9 @@ public static class OnnxExport
                 _ => throw new NotSupportedException($"ONNX export does not know the activation {layer.Activation}."),
             };
         }
-        g.Node("Identity", [x], null, [], "scores");
         // RBF outputs are distances: the closest centre is the most probable class (softmax of −y).
         string logits = network.Layers[^1] is RbfOutput ? g.Node("Neg", [x]) : x;
-        g.Node("Softmax", [logits], null, [Attr.Int("axis", 1)], "probabilities");
-
-        var graph = g.Proto;
-        graph.Name = network.Spec.Name;
-        graph.DocString = $"{network.Spec.Name}: input 'image' holds pixel values 0-255 (0 = background, 255 = ink).";
-        graph.Input.Add(ValueInfo("image", 1, 28, 28));
-        graph.Output.Add(ValueInfo("scores", 10));
-        graph.Output.Add(ValueInfo("probabilities", 10));
-
-        var model = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "LeNet.NET",
-            ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0",
-            Domain = "net.lenet",
-            DocString = $"LeNet.NET {network.Spec.Name}",
-            Graph = graph,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        foreach (var (key, value) in Metadata(network))
-            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        return model.ToByteArray();
+        return (x, g.Node("Softmax", [logits], null, [Attr.Int("axis", 1)]));
     }
 
     /// <summary>
@@ -147,9 +171,13 @@ public static class OnnxExport
             ("input", "image: float [N,1,28,28], one handwritten digit per image as MNIST draws it: pixel values 0-255, " +
                 "0 = background (black), 255 = ink (white); the digit fitted into the central 20x20 keeping its aspect ratio " +
                 "and centred by its centre of mass"),
-            ("input_normalisation", string.Format(inv, "done inside the graph: x * {0} + {1}{2}; feed raw pixel values, not 0-1",
-                (e.Ink - e.Background) / 255f, e.Background, e.Pad > 0 ? $", then padded by {e.Pad} pixels of {e.Background.ToString(inv)}" : "")),
-            ("outputs", network.Layers[^1] is RbfOutput
+            ("input_normalisation", network.Layers is [CommitteeLayer]
+                ? "done inside the graph, by each member its own way; feed raw pixel values, not 0-1"
+                : string.Format(inv, "done inside the graph: x * {0} + {1}{2}; feed raw pixel values, not 0-1",
+                    (e.Ink - e.Background) / 255f, e.Background, e.Pad > 0 ? $", then padded by {e.Pad} pixels of {e.Background.ToString(inv)}" : "")),
+            ("outputs", network.Layers is [CommitteeLayer]
+                ? "scores [N,10]: log of the members' mean probabilities; probabilities [N,10]: that mean"
+                : network.Layers[^1] is RbfOutput
                 ? "scores [N,10]: distance of the output to each class's 7x12 RBF centre (smallest wins); probabilities [N,10]: softmax(-scores)"
                 : "scores [N,10]: logits; probabilities [N,10]: softmax(scores)"),
         };

@@ -38,6 +38,9 @@ public abstract class Layer
 
     public virtual void InitializeParameters(Span<float> p, Rng rng) { }
 
+    /// <summary>Told that the network's parameters were set (loaded, initialised, copied): a layer that keeps a copy of its own updates it.</summary>
+    public virtual void ParametersChanged(ReadOnlySpan<float> p) { }
+
     /// <summary>Floats of scratch memory Forward and Backward need for a batch of n.</summary>
     public virtual int ScratchLength(int n) => Activation == Activation.None ? 0 : n * OutputShape.Size;
 

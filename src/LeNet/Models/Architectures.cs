@@ -39,6 +39,7 @@ public static class Architectures
         LeNet5 => BuildLeNet5(spec),
         CnnWide => BuildCnnWide(spec),
         LeNet5Classic => BuildClassic(spec),
+        _ when Committee.IsCommittee(spec) => Committee.Build(spec),
         _ => throw new LeNetException($"Unknown architecture '{spec.Name}'. Choose one of: {string.Join(", ", Names)}."),
     };
 

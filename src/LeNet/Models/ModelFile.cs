@@ -54,6 +54,7 @@ public static class ModelFile
         foreach (var v in p)
             if (!float.IsFinite(v)) throw new InvalidModelFileException($"{name} contains parameters that are not finite numbers.");
         p.CopyTo(network.Parameters, 0);
+        network.ParametersChanged();
         network.Calibration = Calibration.FromMetadata(contents.Metadata) ?? Calibration.None;
         return network;
     }
@@ -203,6 +204,12 @@ public static class ModelFile
     {
         if (node is not JsonObject a) throw new InvalidModelFileException($"{name} does not name its architecture.");
         string arch = Text(a, "name", name) ?? throw new InvalidModelFileException($"{name} does not name its architecture.");
+        if (Committee.IsCommittee(new ArchitectureSpec(arch)))
+        {
+            try { Committee.Members(new ArchitectureSpec(arch)); }
+            catch (LeNetException e) { throw new InvalidModelFileException($"{name} is a committee whose members are not models this version of LeNet knows: {e.Message}"); }
+            return new ArchitectureSpec(arch);
+        }
         if (!Architectures.Names.Contains(arch))
             throw new InvalidModelFileException($"{name} is a '{arch}' model, which this version of LeNet does not know.");
         var activation = Text(a, "activation", name) switch

@@ -67,6 +67,13 @@ public sealed class Network
     {
         Array.Clear(Parameters);
         for (int i = 0; i < Layers.Count; i++) Layers[i].InitializeParameters(ParametersOf(Layers[i]), Rng.For(seed, 1000 + (ulong)i));
+        ParametersChanged();
+    }
+
+    /// <summary>Call after writing <see cref="Parameters"/> from outside (loading, copying): the layers that keep their own copy update it.</summary>
+    public void ParametersChanged()
+    {
+        foreach (var l in Layers) l.ParametersChanged(ParametersOf(l));
     }
 
     /// <summary>A training workspace for up to maxBatch samples; without <paramref name="parameterGradients"/> it has no gradient buffer of its own, and <see cref="Backward(Workspace, int, Span{float}, bool)"/> is given one.</summary>
@@ -259,6 +266,7 @@ public sealed class Network
     {
         var copy = Architectures.Build(Spec);
         Parameters.CopyTo(copy.Parameters, 0);
+        copy.ParametersChanged();
         copy.Calibration = Calibration;
         return copy;
     }

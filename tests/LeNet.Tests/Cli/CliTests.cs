@@ -167,6 +167,28 @@ public class CliTests
     }
 
     [Fact]
+    public void Ensemble_joins_models_into_a_committee_that_eval_and_predict_take()
+    {
+        var (code, stdout, stderr) = Lenet("ensemble", "lenet5", "lenet5-1998", "--data", TestPaths.SmallMnist, "--out", "pair.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("lenet5: ", stdout);
+        Assert.Contains("Committee of 2: ", stdout);
+        (code, stdout, stderr) = Lenet("eval", "--model", "pair.lenet", "--data", TestPaths.SmallMnist, "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("\"accuracy\"", stdout);
+        var digit = Path.Combine(Work, "pair-seven.png");
+        var pixels = LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: false).Image(0).ToArray();
+        File.WriteAllBytes(digit, LeNet.Data.DigitImages.ToPng(pixels.Select(p => (byte)(255 - p)).ToArray(), 4));
+        (code, stdout, stderr) = Lenet("predict", digit, "--model", "pair.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(": 7 (", stdout);
+        (code, _, stderr) = Lenet("ensemble", "lenet5", "pair.lenet", "--data", TestPaths.SmallMnist, "--out", "nested.lenet");
+        Assert.Equal(1, code);
+        Assert.Contains("error: A committee's members are single models", stderr);
+        NoStackTrace(stderr);
+    }
+
+    [Fact]
     public void Train_resume_of_a_finished_run_reports_its_result()
     {
         Assert.Equal(0, Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "1", "--limit", "300", "--out", "r.lenet").Code);
