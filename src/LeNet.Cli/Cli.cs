@@ -136,7 +136,7 @@ public static class Cli
     {
         ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["LearningRate"] = "--lr", ["Threads"] = "--threads",
         ["Limit"] = "--limit", ["LabelSmoothing"] = "--label-smoothing", ["Optimizer"] = "--optimizer", ["Fast"] = "--fast",
-        ["ElasticAlpha"] = "--elastic-alpha", ["ElasticSigma"] = "--elastic-sigma",
+        ["WeightDecay"] = "--weight-decay", ["ElasticAlpha"] = "--elastic-alpha", ["ElasticSigma"] = "--elastic-sigma",
     };
 
     /// <summary>A library error in the tool's own words: its option names instead of the library's.</summary>

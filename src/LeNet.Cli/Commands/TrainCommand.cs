@@ -38,6 +38,7 @@ public static class TrainCommand
         };
         var elasticAlpha = new Option<float?>("--elastic-alpha") { Description = $"Elastic distortions' strength α in pixels (0 to 200; implies --elastic). Default: {ElasticField.DefaultAlpha}.", HelpName = "A" };
         var elasticSigma = new Option<float?>("--elastic-sigma") { Description = $"Elastic distortions' smoothness σ in pixels, the width of the Gaussian (0.5 to 14; implies --elastic). Default: {ElasticField.DefaultSigma}.", HelpName = "S" };
+        var decay = new Option<float?>("--weight-decay") { Description = "adam only: decoupled weight decay λ (AdamW); each step also takes lr·λ of every weight away (0 to below 1). Default: 0.", HelpName = "L" };
         var smoothing = new Option<float?>("--label-smoothing") { Description = "Softmax networks: train towards 1 − X on the right class and X/10 on every class instead of one-hot labels (0 to below 1). Default: 0 (0.1 with --fast).", HelpName = "X" };
         var data = Cli.DataOption();
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
@@ -48,7 +49,7 @@ public static class TrainCommand
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, elastic, elasticAlpha, elasticSigma, smoothing, data, output, log, report, resume,
+            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, elastic, elasticAlpha, elasticSigma, smoothing, decay, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -95,6 +96,7 @@ public static class TrainCommand
                     ElasticAlpha = elasticOn ? r.GetValue(elasticAlpha) ?? ElasticField.DefaultAlpha : 0,
                     ElasticSigma = r.GetValue(elasticSigma) ?? ElasticField.DefaultSigma,
                     LabelSmoothing = r.GetValue(smoothing) ?? d.LabelSmoothing,
+                    WeightDecay = r.GetValue(decay) ?? d.WeightDecay,
                 };
                 outPath = r.GetValue(output) ?? a + ModelFile.Extension;
                 trainer = new Trainer(options, train, test);
@@ -123,6 +125,7 @@ public static class TrainCommand
         string header = $"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
             $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? o.ElasticAlpha > 0 ? $", distortions on (elastic α {o.ElasticAlpha.ToString(CultureInfo.InvariantCulture)} σ {o.ElasticSigma.ToString(CultureInfo.InvariantCulture)})" : ", distortions on" : "") +
             (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
+            (o.WeightDecay > 0 ? $", weight decay {o.WeightDecay.ToString(CultureInfo.InvariantCulture)}" : "") +
             (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : "");
         Console.WriteLine(Cli.Interactive ? TrainingProgress.Wrap(header, TrainingProgress.TerminalWidth()) : header);
 

@@ -41,6 +41,7 @@ public sealed record TrainRequest
     public float? ElasticAlpha { get; init; }
     public float? ElasticSigma { get; init; }
     public float? LabelSmoothing { get; init; }
+    public float? WeightDecay { get; init; }
     /// <summary>Steps at which a copy of the model joins the model picker (default: step 100, when the run is longer).</summary>
     public long[]? Keep { get; init; }
 
@@ -148,6 +149,7 @@ public sealed class TrainingRuns : IDisposable
                 ElasticAlpha = elastic ? r.ElasticAlpha ?? ElasticField.DefaultAlpha : 0,
                 ElasticSigma = r.ElasticSigma ?? ElasticField.DefaultSigma,
                 LabelSmoothing = r.LabelSmoothing ?? o.LabelSmoothing,
+                WeightDecay = r.WeightDecay ?? o.WeightDecay,
                 Threads = Limits.Threads,
             };
             o.Validate();

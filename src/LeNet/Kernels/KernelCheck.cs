@@ -116,11 +116,11 @@ public static class KernelCheck
         {
             float[][] s = [Random(rng, length), Random(rng, length), Random(rng, length), Random(rng, length).Select(Math.Abs).ToArray()];
             var r = s.Select(v => (float[])v.Clone()).ToArray();
-            var op = new AdamUpdate(0.9f, 0.999f, 1.2f, 1.1f, 0.01f, 1e-8f);
+            var op = new AdamUpdate(0.9f, 0.999f, 1.2f, 1.1f, 0.01f, 1e-8f, decay: 0.05f);
             ElementWise.Run(op, length, ref s[0][0], ref s[1][0], ref s[2][0], ref s[3][0]);
             ElementWise.RunScalar(op, length, ref r[0][0], ref r[1][0], ref r[2][0], ref r[3][0]);
             for (int i = 0; i < 4; i++) error = Math.Max(error, Error(s[i], r[i]));
         }
-        return new KernelCheckResult("element-wise", width, "Adam update, lengths 1–40", error, error == 0);
+        return new KernelCheckResult("element-wise", width, "AdamW update, lengths 1–40", error, error == 0);
     }
 }

@@ -32,9 +32,10 @@ public readonly struct MomentumUpdate(float momentum, float rate) : IElementOper
 
 /// <summary>
 /// Adam: m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g²; p −= lr·(m·c₁) / (√(v·c₂) + ε), where c₁ and
-/// c₂ are the bias corrections 1/(1 − βᵗ). Streams (p, g, m, v).
+/// c₂ are the bias corrections 1/(1 − βᵗ); with decoupled weight decay λ (AdamW, Loshchilov &amp; Hutter
+/// 2019) also p −= lr·λ·p, from the parameter before this step. Streams (p, g, m, v).
 /// </summary>
-public readonly struct AdamUpdate(float beta1, float beta2, float c1, float c2, float rate, float epsilon) : IElementOperator
+public readonly struct AdamUpdate(float beta1, float beta2, float c1, float c2, float rate, float epsilon, float decay = 0) : IElementOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<V>(ref float p, ref float g, ref float m, ref float v, nuint i) where V : struct, IVector<V>
@@ -44,7 +45,10 @@ public readonly struct AdamUpdate(float beta1, float beta2, float c1, float c2, 
         var vi = V.Create(beta2) * V.Load(ref v, i) + V.Create(1 - beta2) * gi * gi;
         V.Store(mi, ref m, i);
         V.Store(vi, ref v, i);
-        V.Store(V.Load(ref p, i) - V.Create(rate) * (mi * V.Create(c1)) / (V.Sqrt(vi * V.Create(c2)) + V.Create(epsilon)), ref p, i);
+        var pi = V.Load(ref p, i);
+        var step = V.Create(rate) * (mi * V.Create(c1)) / (V.Sqrt(vi * V.Create(c2)) + V.Create(epsilon));
+        // Without decay this is p − step exactly as before (0·p adds nothing), so earlier runs are unchanged.
+        V.Store(pi - step - V.Create(rate * decay) * pi, ref p, i);
     }
 }
 

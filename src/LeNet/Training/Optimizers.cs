@@ -40,10 +40,12 @@ public abstract class Optimizer
 
     public static IReadOnlyList<string> Names { get; } = ["sgd", "adam", "rmsprop"];
 
-    public static Optimizer Create(string name, int parameters) => name switch
+    /// <summary>The optimizer of that name for that many parameters; weightDecay is decoupled weight decay λ (AdamW), adam only.</summary>
+    public static Optimizer Create(string name, int parameters, float weightDecay = 0) => name switch
     {
+        _ when weightDecay != 0 && name != "adam" => throw new LeNetException($"Weight decay is decoupled, as in AdamW: it goes with adam, not {name}."),
         "sgd" => new SgdMomentum(parameters),
-        "adam" => new Adam(parameters),
+        "adam" => new Adam(parameters, weightDecay: weightDecay),
         "rmsprop" => new RmsProp(parameters),
         _ => throw new LeNetException($"Unknown optimizer '{name}'. Choose one of: {string.Join(", ", Names)}."),
     };
@@ -61,7 +63,7 @@ public sealed class SgdMomentum(int parameters, float momentum = 0.9f) : Optimiz
 }
 
 /// <summary>Adam (Kingma &amp; Ba): bias-corrected moments, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.</summary>
-public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f) : Optimizer
+public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0) : Optimizer
 {
     readonly float[] _m = new float[parameters], _v = new float[parameters];
     public override string Name => "adam";
@@ -70,7 +72,7 @@ public sealed class Adam(int parameters, float beta1 = 0.9f, float beta2 = 0.999
     protected override void Update(Span<float> p, ReadOnlySpan<float> g, float lr, int offset)
     {
         float c1 = 1f / (1f - MathF.Pow(beta1, Steps)), c2 = 1f / (1f - MathF.Pow(beta2, Steps));
-        Updates.Apply(new AdamUpdate(beta1, beta2, c1, c2, lr, epsilon), p, g, _m.AsSpan(offset, p.Length), _v.AsSpan(offset, p.Length));
+        Updates.Apply(new AdamUpdate(beta1, beta2, c1, c2, lr, epsilon, weightDecay), p, g, _m.AsSpan(offset, p.Length), _v.AsSpan(offset, p.Length));
     }
 }
 

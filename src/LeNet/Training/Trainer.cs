@@ -35,7 +35,7 @@ public sealed class Trainer
         if (test.Count == 0) throw new LeNetException("The test set is empty: a run reports its test accuracy after every epoch.");
         _net = Architectures.Build(options.Architecture);
         _net.Initialize(options.Seed);
-        _opt = Optimizer.Create(options.Optimizer, _net.Parameters.Length);
+        _opt = Optimizer.Create(options.Optimizer, _net.Parameters.Length, options.WeightDecay);
         _loss = options.LabelSmoothing > 0 && _net.Loss is SoftmaxCrossEntropy ? new SoftmaxCrossEntropy(options.LabelSmoothing) : _net.Loss;
     }
 

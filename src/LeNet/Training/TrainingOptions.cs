@@ -23,6 +23,8 @@ public sealed record TrainingOptions
     public float ElasticAlpha { get; init; }
     /// <summary>The smoothness σ of elastic distortions: the width of the Gaussian that smooths the random field (Simard et al.: 4).</summary>
     public float ElasticSigma { get; init; } = ElasticField.DefaultSigma;
+    /// <summary>Decoupled weight decay λ (AdamW): every step also takes lr·λ of each weight away. adam only; 0: none.</summary>
+    public float WeightDecay { get; init; }
     /// <summary>Label smoothing ε of the softmax cross-entropy while training (0: none); see <see cref="SoftmaxCrossEntropy"/>.</summary>
     public float LabelSmoothing { get; init; }
 
@@ -55,6 +57,8 @@ public sealed record TrainingOptions
         if (!(ElasticAlpha >= 0 && ElasticAlpha <= 200)) throw new InvalidOptionException(nameof(ElasticAlpha), $"must be between 0 and 200 pixels (got {ElasticAlpha})");
         if (!(ElasticSigma >= 0.5f && ElasticSigma <= 14)) throw new InvalidOptionException(nameof(ElasticSigma), $"must be between 0.5 and 14 pixels (got {ElasticSigma})");
         if (ElasticAlpha > 0 && !Augment) throw new InvalidOptionException(nameof(ElasticAlpha), "applies to distorted training images: turn distortions on as well");
+        if (!(WeightDecay >= 0 && WeightDecay < 1)) throw new InvalidOptionException(nameof(WeightDecay), $"must be at least 0 and below 1 (got {WeightDecay})");
+        if (WeightDecay > 0 && Optimizer != "adam") throw new InvalidOptionException(nameof(WeightDecay), $"is decoupled, as in AdamW: it goes with the adam optimizer (got {Optimizer})");
         if (!Training.Optimizer.Names.Contains(Optimizer)) throw new InvalidOptionException(nameof(Optimizer), $"must be one of {string.Join(", ", Training.Optimizer.Names)} (got '{Optimizer}')");
     }
 
@@ -73,6 +77,7 @@ public sealed record TrainingOptions
         ["elasticAlpha"] = ElasticAlpha,
         ["elasticSigma"] = ElasticSigma,
         ["labelSmoothing"] = LabelSmoothing,
+        ["weightDecay"] = WeightDecay,
     };
 
     public static TrainingOptions FromJson(JsonObject o, ArchitectureSpec spec) => new()
@@ -90,6 +95,7 @@ public sealed record TrainingOptions
         ElasticAlpha = (float?)o["elasticAlpha"] ?? 0,
         ElasticSigma = (float?)o["elasticSigma"] ?? ElasticField.DefaultSigma,
         LabelSmoothing = (float?)o["labelSmoothing"] ?? 0,
+        WeightDecay = (float?)o["weightDecay"] ?? 0,
     };
 }
 

@@ -44,6 +44,7 @@ public sealed class ElementWiseTests
     {
         Check(new MomentumUpdate(0.9f, 0.01f), width);
         Check(new AdamUpdate(0.9f, 0.999f, 1.5f, 1.1f, 0.002f, 1e-8f), width, positiveFourth: true);
+        Check(new AdamUpdate(0.9f, 0.999f, 1.5f, 1.1f, 0.002f, 1e-8f, decay: 0.05f), width, positiveFourth: true);
         Check(new RmsPropUpdate(0.9f, 0.001f, 1e-7f), width, positiveFourth: false);
     }
 

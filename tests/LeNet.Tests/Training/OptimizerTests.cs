@@ -81,4 +81,23 @@ public sealed class OptimizerTests
         Optimizer.Create("adam", p.Length).Step(p, g, 0.1f);
         for (int i = 0; i < p.Length; i++) Assert.Equal(expected[i], p[i], 5);
     }
+
+    [Fact]
+    public void AdamW_also_shrinks_every_weight_by_lr_times_the_decay()
+    {
+        // Where the gradient is 0 Adam does not move; the decoupled decay still takes lr·λ·p away.
+        var p = new float[] { 1f, -2f, 0.5f, 3f, 0f, 1f, 1f, 1f, 1f, 7f, -7f };
+        var g = new float[p.Length];
+        g[3] = 2f;
+        var expected = p.Select((v, i) => v - 0.1f * g[i] / (MathF.Abs(g[i]) + 1e-8f) - 0.1f * 0.5f * v).ToArray();
+        Optimizer.Create("adam", p.Length, weightDecay: 0.5f).Step(p, g, 0.1f);
+        for (int i = 0; i < p.Length; i++) Assert.Equal(expected[i], p[i], 5);
+
+        Assert.Throws<LeNetException>(() => Optimizer.Create("sgd", 3, weightDecay: 0.1f));
+        var options = TrainingOptions.For("lenet5") with { WeightDecay = 0.1f, Optimizer = "rmsprop" };
+        Assert.Contains("AdamW", Assert.Throws<InvalidOptionException>(options.Validate).Message);
+        Assert.Throws<InvalidOptionException>((options with { Optimizer = "adam", WeightDecay = 1f }).Validate);
+        // The decay is kept with the run's options, so a resumed run goes on with it.
+        Assert.Equal(0.1f, TrainingOptions.FromJson((options with { Optimizer = "adam" }).ToJson(), options.Architecture).WeightDecay);
+    }
 }
