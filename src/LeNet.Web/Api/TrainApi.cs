@@ -92,6 +92,13 @@ public static class TrainApi
             await context.Response.WriteAsJsonAsync(new ApiErrorBody($"No training run '{id}' on this server (a server keeps its last few runs until it stops)."));
             return;
         }
+        using var watching = run.Watch();
+        if (watching is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            await context.Response.WriteAsJsonAsync(new ApiErrorBody($"{TrainingRun.MaxWatchers} pages already watch this run; close one and try again."));
+            return;
+        }
         int after = -1;
         if (context.Request.Headers["Last-Event-ID"] is { Count: > 0 } last && int.TryParse(last.ToString(), out int lastId)) after = lastId;
         var response = context.Response;
@@ -99,7 +106,6 @@ public static class TrainApi
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         var ct = context.RequestAborted;
-        using var watching = run.Watch();
         await response.WriteAsync("retry: 2000\n\n", ct);
         await response.Body.FlushAsync(ct);
         try

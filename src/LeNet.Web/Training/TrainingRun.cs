@@ -40,6 +40,7 @@ public sealed class TrainingRun
     readonly int[] _stripGuesses = new int[StripSize];
     readonly float[] _stripProbabilities = new float[StripSize * 10];
     int _watchers;
+    volatile bool _everWatched;
     long _unwatchedSince = Stopwatch.GetTimestamp();
     string? _stopReason;
     Trainer? _trainer;
@@ -93,10 +94,18 @@ public sealed class TrainingRun
         Emit(Event("resumed"));
     }
 
-    /// <summary>A page watching the events; dispose when it leaves.</summary>
-    public IDisposable Watch()
+    /// <summary>Pages that may watch one run at once (each holds a connection open).</summary>
+    public const int MaxWatchers = 32;
+
+    /// <summary>A page watching the events (null when <see cref="MaxWatchers"/> already do); dispose when it leaves.</summary>
+    public IDisposable? Watch()
     {
-        Interlocked.Increment(ref _watchers);
+        if (Interlocked.Increment(ref _watchers) > MaxWatchers)
+        {
+            Interlocked.Decrement(ref _watchers);
+            return null;
+        }
+        _everWatched = true;
         return new Watcher(this);
     }
 
@@ -305,9 +314,13 @@ public sealed class TrainingRun
     {
         if (_wall.Elapsed > _limits.MaxDuration)
             Stop($"it reached the server's limit of {_limits.MaxDuration.TotalMinutes:0.#} minutes");
-        else if (Volatile.Read(ref _watchers) == 0
-            && Stopwatch.GetElapsedTime(Interlocked.Read(ref _unwatchedSince)) > _limits.Unwatched)
-            Stop($"no page watched it for {_limits.Unwatched.TotalSeconds:0} seconds");
+        else if (Volatile.Read(ref _watchers) == 0)
+        {
+            // A run nobody has come to watch at all (a stray POST) gets a third of the time.
+            var limit = _everWatched ? _limits.Unwatched : _limits.Unwatched / 3;
+            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _unwatchedSince)) > limit)
+                Stop($"no page watched it for {limit.TotalSeconds:0} seconds");
+        }
     }
 
     /// <summary>Called by the server's clock while a run is paused (no steps run then).</summary>

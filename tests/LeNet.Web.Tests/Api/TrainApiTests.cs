@@ -170,6 +170,8 @@ public sealed class TrainApiTests(ServerFixture server)
         var done = JsonNode.Parse(events[^1].Json)!;
         Assert.True((bool)done["stopped"]!);
         Assert.Contains("no page watched it", (string)done["reason"]!);
+        // Never watched at all, it got a third of the time.
+        Assert.True((double)done["seconds"]! < 5, $"{done["seconds"]} s");
         Assert.Contains(catalog.Models, m => m.Name == run.Model);
     }
 
@@ -179,7 +181,7 @@ public sealed class TrainApiTests(ServerFixture server)
         var catalog = ModelCatalog.Shipped();
         using var runs = new TrainingRuns(catalog, new TrainingLimits { Allowed = true, Threads = 1 }, () => (server.TestSet, server.TestSet));
         var run = runs.Start(new TrainRequest { Epochs = 2, Limit = 3200, Keep = [] });
-        using var watching = run.Watch();
+        using var watching = run.Watch()!;
         run.Pause();
         Assert.True(run.Paused);
         await Task.Delay(500);
@@ -188,6 +190,13 @@ public sealed class TrainApiTests(ServerFixture server)
         var (later, _) = await run.EventsAfter(-1, TimeSpan.Zero, CancellationToken.None);
         Assert.Equal(during.Count, later.Count);   // nothing happens while paused
         Assert.False(run.Done);
+        // At most MaxWatchers pages at once.
+        var more = Enumerable.Range(1, TrainingRun.MaxWatchers - 1).Select(_ => run.Watch()).ToList();
+        Assert.All(more, Assert.NotNull);
+        Assert.Null(run.Watch());
+        more[0]!.Dispose();
+        using (var again = run.Watch()) Assert.NotNull(again);
+        foreach (var w in more) w?.Dispose();
         run.Resume();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!run.Done && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(50);
