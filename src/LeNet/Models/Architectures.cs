@@ -21,7 +21,8 @@ public static class Architectures
     public const string CnnWide = "cnn-wide";
     public const string LeNet5Classic = "lenet5-1998";
 
-    public static IReadOnlyList<string> Names { get; } = [LeNet5, LeNet5Classic, CnnWide];
+    public const string CnnDeep = "cnn-deep";
+    public static IReadOnlyList<string> Names { get; } = [LeNet5, LeNet5Classic, CnnWide, CnnDeep];
 
     /// <summary>Inputs standardised with the MNIST mean 0.1307 and deviation 0.3081.</summary>
     public static readonly InputEncoding Standardized = new(0, -0.1307f / 0.3081f, (1 - 0.1307f) / 0.3081f);
@@ -30,6 +31,7 @@ public static class Architectures
     {
         LeNet5 => new ArchitectureSpec(LeNet5),
         CnnWide => new ArchitectureSpec(CnnWide),
+        CnnDeep => new ArchitectureSpec(CnnDeep),
         LeNet5Classic => new ArchitectureSpec(LeNet5Classic, Activation.ScaledTanh),
         _ => throw new LeNetException($"Unknown architecture '{name}'. Choose one of: {string.Join(", ", Names)}."),
     };
@@ -38,6 +40,7 @@ public static class Architectures
     {
         LeNet5 => BuildLeNet5(spec),
         CnnWide => BuildCnnWide(spec),
+        CnnDeep => BuildCnnDeep(spec),
         LeNet5Classic => BuildClassic(spec),
         _ when Committee.IsCommittee(spec) => Committee.Build(spec),
         _ => throw new LeNetException($"Unknown architecture '{spec.Name}'. Choose one of: {string.Join(", ", Names)}."),
@@ -56,6 +59,20 @@ public static class Architectures
         var f6 = new Dense("dense1", c5.OutputShape, 84, f); layers.Add(f6);
         layers.Add(new Dense("output", f6.OutputShape, 10, Activation.None));
         return new Network(spec, Standardized, layers, new SoftmaxCrossEntropy());
+    }
+
+    static Network BuildCnnDeep(ArchitectureSpec spec)
+    {
+        var layers = new List<Layer>();
+        var c1 = new Conv2d("conv1", new Shape(1, 28, 28), 32, 3, Padding.Same, Activation.Relu); layers.Add(c1);
+        var c2 = new Conv2d("conv2", c1.OutputShape, 32, 3, Padding.Same, Activation.Relu); layers.Add(c2);
+        var p1 = new MaxPool2d("pool1", c2.OutputShape); layers.Add(p1);
+        var c3 = new Conv2d("conv3", p1.OutputShape, 64, 3, Padding.Same, Activation.Relu); layers.Add(c3);
+        var c4 = new Conv2d("conv4", c3.OutputShape, 64, 3, Padding.Same, Activation.Relu); layers.Add(c4);
+        var p2 = new MaxPool2d("pool2", c4.OutputShape); layers.Add(p2);
+        var d1 = new Dense("dense1", p2.OutputShape, 256, Activation.Relu); layers.Add(d1);
+        layers.Add(new Dense("output", d1.OutputShape, 10, Activation.None));
+        return new Network(spec with { Activation = Activation.Relu, Pooling = PoolingKind.Max }, Standardized, layers, new SoftmaxCrossEntropy());
     }
 
     /// <summary>conv 30@3x3 → maxpool → conv 60@3x3 same → maxpool (ceil) → dense 500 → dense 10: 1,492,070 parameters.</summary>
