@@ -20,6 +20,7 @@ const recipes = {
   "lenet5": { epochs: 5, batch: 64, optimizer: "adam", lr: 0.016, labelSmoothing: 0.1 },
   "lenet5-1998": { epochs: 20, batch: 32, optimizer: "adam", lr: 0.001, labelSmoothing: 0 },
   "cnn-wide": { epochs: 12, batch: 128, optimizer: "adam", lr: 0.001, labelSmoothing: 0 },
+  "cnn-deep": { epochs: 20, batch: 128, optimizer: "adam", lr: 0.002, labelSmoothing: 0.1 },
 };
 const form = $("train-form");
 $("train-arch").addEventListener("change", (e) => {

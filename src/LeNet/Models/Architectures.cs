@@ -1,4 +1,5 @@
-// The model family: the Keras-style LeNet-5 ("lenet5") and the wider CNN ("cnn-wide").
+// The model family: the Keras-style LeNet-5 ("lenet5"), the 1998 network ("lenet5-1998"), the wider
+// CNN ("cnn-wide") and a deeper one ("cnn-deep"); committees of them (Committee).
 // An ArchitectureSpec names one and its options; it is all a model file needs to rebuild the network.
 using LeNet.Kernels;
 using LeNet.Layers;
@@ -61,6 +62,11 @@ public static class Architectures
         return new Network(spec, Standardized, layers, new SoftmaxCrossEntropy());
     }
 
+    /// <summary>
+    /// conv 32@3x3 same → conv 32@3x3 same → maxpool → conv 64@3x3 same → conv 64@3x3 same → maxpool →
+    /// dense 256 → dense 10: 870,634 parameters. Four small convolutions in two stages, as VGG-style
+    /// networks stack them; with elastic distortions 99.66% (docs/training.md).
+    /// </summary>
     static Network BuildCnnDeep(ArchitectureSpec spec)
     {
         var layers = new List<Layer>();

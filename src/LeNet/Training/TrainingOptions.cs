@@ -33,6 +33,7 @@ public sealed record TrainingOptions
     {
         Architectures.LeNet5Classic => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 32, LearningRate = 1e-3f },
         Architectures.CnnWide => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 12, BatchSize = 128, LearningRate = 1e-3f },
+        Architectures.CnnDeep => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 128, LearningRate = 2e-3f, LabelSmoothing = 0.1f },
         _ => new TrainingOptions { Architecture = Architectures.Default(architecture) },
     };
 

@@ -17,7 +17,7 @@ public sealed class OnnxExportTests
     static readonly MnistDataset Test = MnistDataset.LoadEmbedded(train: false);
     const int Count = 1000;
 
-    public static TheoryData<string> Models => ["lenet5 (shipped)", "lenet5-1998 (shipped)", "lenet5-1998", "cnn-wide", "lenet5 tanh average", "lenet5 sigmoid max", "committee"];
+    public static TheoryData<string> Models => ["lenet5 (shipped)", "lenet5-1998 (shipped)", "lenet5-1998", "cnn-wide", "cnn-deep", "lenet5 tanh average", "lenet5 sigmoid max", "committee"];
 
     static Network Build(string name) => name switch
     {

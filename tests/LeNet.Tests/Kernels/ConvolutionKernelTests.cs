@@ -18,6 +18,8 @@ public sealed class ConvolutionKernelTests
         new(1, 32, 32, 6, 5, 0),    // C1
         new(1, 28, 28, 30, 3, 0),   // cnn-wide conv1
         new(30, 13, 13, 60, 3, 1),  // cnn-wide conv2
+        new(32, 10, 10, 32, 3, 1),  // cnn-deep conv2 (its channels; a smaller map)
+        new(32, 7, 7, 64, 3, 1),    // cnn-deep conv3 (its channels; a smaller map)
         new(1, 9, 19, 12, 3, 0),    // one map, odd rows of 17
         new(1, 20, 20, 6, 3, 1),    // one map, rows of 20, same padding
         new(6, 12, 12, 8, 3, 0),    // six maps, eight out, k = 3

@@ -25,6 +25,15 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void CnnDeep_has_its_parameter_count_and_shapes()
+    {
+        var s = ModelSummary.Of(Architectures.Build(Architectures.Default(Architectures.CnnDeep)));
+        Assert.Equal(870_634, s.Parameters);
+        Assert.Equal(new[] { 320, 9_248, 0, 18_496, 36_928, 0, 803_072, 2_570 }, s.Layers.Select(l => l.Parameters));
+        Assert.Equal(new Shape(64, 7, 7), s.Layers[5].OutputShape);
+    }
+
+    [Fact]
     public void Unknown_architecture_is_named_in_the_error() =>
         Assert.Contains("'lenet6'", Assert.Throws<LeNetException>(() => Architectures.Default("lenet6")).Message);
 
