@@ -354,8 +354,7 @@ public sealed class TrainingRun
         network.Predict(_stripImages, StripSize, _stripProbabilities, threads: 1);
         for (int i = 0; i < StripSize; i++)
         {
-            var p = _stripProbabilities.AsSpan(i * 10, 10);
-            _stripGuesses[i] = p.IndexOf(TensorPrimitivesMax(p));
+            _stripGuesses[i] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(_stripProbabilities.AsSpan(i * 10, 10));
         }
         _sinceSnapshot.Restart();
         var e = Event("snapshot");
@@ -365,8 +364,6 @@ public sealed class TrainingRun
             .Select(c => System.Text.Json.JsonSerializer.SerializeToNode(ModelsApi.Kernels(network, c), System.Text.Json.JsonSerializerOptions.Web)).ToArray());
         return e;
     }
-
-    static float TensorPrimitivesMax(ReadOnlySpan<float> p) => System.Numerics.Tensors.TensorPrimitives.Max(p);
 
     static (byte[] Images, byte[] Labels) Strip(MnistDataset test)
     {

@@ -33,7 +33,7 @@ const run = {
   id: null, source: null, done: true, paused: false,
   total: 0, stepsPerEpoch: 0, epochs: 0,
   steps: [], epochsDone: [],        // {step, loss, accuracy} per logged step; {step, testLoss, testAccuracy} per epoch
-  labels: [], images: null, lastStrip: null,
+  labels: [], images: null,
   kept: [],                          // models kept at `keep` steps during the run
 };
 
@@ -79,7 +79,7 @@ function trainStatus(text, error = false) {
 // ---------- the events ----------
 function follow(id) {
   run.source?.close();
-  Object.assign(run, { id, done: false, paused: false, steps: [], epochsDone: [], lastStrip: null, kept: [] });
+  Object.assign(run, { id, done: false, paused: false, steps: [], epochsDone: [], kept: [] });
   setRunning(true);
   $("train-pause").textContent = "Pause";
   const source = new EventSource(`api/train/${encodeURIComponent(id)}/events`);
