@@ -89,3 +89,11 @@ public readonly struct ScaledTanhGradient : IElementOperator
         V.Store(V.Load(ref dy, i) * V.Create(Activations.ScaledTanhS) * (V.Create(Activations.ScaledTanhA) - v * v / V.Create(Activations.ScaledTanhA)), ref dz, i);
     }
 }
+
+/// <summary>c = a·b: a value times its mask (dropout). Streams (a, b, c, —).</summary>
+public readonly struct Masked : IElementOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<V>(ref float a, ref float b, ref float c, ref float _, nuint i) where V : struct, IVector<V> =>
+        V.Store(V.Load(ref a, i) * V.Load(ref b, i), ref c, i);
+}

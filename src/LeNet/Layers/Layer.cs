@@ -11,6 +11,16 @@ public readonly record struct Shape(int C, int H, int W)
     public override string ToString() => $"{C}x{H}x{W}";
 }
 
+/// <summary>
+/// How a forward pass runs. Inference (the default): batch normalisation uses its saved statistics
+/// and dropout passes everything. Training: batch normalisation uses the batch's own statistics and
+/// dropout draws its mask from <paramref name="Seed"/>.
+/// </summary>
+public readonly record struct ForwardMode(bool Training, ulong Seed = 0)
+{
+    public static ForwardMode Inference => default;
+}
+
 public abstract class Layer
 {
     protected Layer(string name, Shape input, Shape output, Activation activation)
@@ -44,8 +54,12 @@ public abstract class Layer
     /// <summary>Floats of scratch memory Forward and Backward need for a batch of n.</summary>
     public virtual int ScratchLength(int n) => Activation == Activation.None ? 0 : n * OutputShape.Size;
 
-    /// <summary>y = layer(x) for n samples. x is (n, input), y is (n, output).</summary>
+    /// <summary>y = layer(x) for n samples, for inference. x is (n, input), y is (n, output).</summary>
     public abstract void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch);
+
+    /// <summary>y = layer(x) for n samples in the given mode; only layers that train differently (batch normalisation, dropout) look at it.</summary>
+    public virtual void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch, ForwardMode mode) =>
+        Forward(p, x, y, n, scratch);
 
     /// <summary>
     /// Given dy = ∂L/∂y, adds ∂L/∂p to dp and, when dx is not empty, writes dx = ∂L/∂x.
@@ -69,6 +83,16 @@ public abstract class Layer
     /// <summary>Short name of the activation for tables ("" for none; "stanh" is the paper's scaled tanh).</summary>
     protected string ActivationName => Activation.ShortName();
 
+    /// <summary>A copy of the layer for another network (which sets its own parameter offset).</summary>
+    internal Layer Copy() => (Layer)MemberwiseClone();
+
     /// <summary>Weights that are part of the layer but not trained (the paper's RBF centres).</summary>
     public virtual int FixedParameterCount => 0;
+
+    /// <summary>
+    /// Of <see cref="ParameterCount"/>, how many are statistics rather than weights (batch
+    /// normalisation's mean and variance, Keras's "non-trainable params"): the last ones of the
+    /// layer's slice. They get no gradient; training sets them from the data (<see cref="Models.Network.RecomputeStatistics"/>).
+    /// </summary>
+    public virtual int StatisticsCount => 0;
 }

@@ -48,6 +48,36 @@ public sealed class ElementWiseTests
         Check(new RmsPropUpdate(0.9f, 0.001f, 1e-7f), width, positiveFourth: false);
     }
 
+    [Theory]
+    [MemberData(nameof(GemmTests.Widths), MemberType = typeof(GemmTests))]
+    public void Normalisation_and_dropout_operators_match_their_scalar_form(SimdWidth width)
+    {
+        Check(new ScaleShift(1.7f, -0.3f, 0), width);
+        Check(new ScaleShift(0.6f, 0.2f, float.NegativeInfinity), width);
+        Check(new AffineCombination(0.8f, -0.25f, 0.1f), width);
+        Check(new Masked(), width);
+    }
+
+    [Theory]
+    [MemberData(nameof(GemmTests.Widths), MemberType = typeof(GemmTests))]
+    public void Normalisation_sums_match_their_scalar_form(SimdWidth width)
+    {
+        using var _ = Simd.Use(width);
+        var rng = new Random(12);
+        for (int length = 0; length <= 200; length++)
+        {
+            var a = Random(length, rng);
+            var b = Random(length, rng);
+            Close(Normalization.SumScalar(new Plain(), a, default), Normalization.Sum(new Plain(), a, default));
+            Close(Normalization.SumScalar(new Product(), a, b), Normalization.Sum(new Product(), a, b));
+            Close(Normalization.SumScalar(new SquaredDeviation(0.3f), a, default), Normalization.Sum(new SquaredDeviation(0.3f), a, default));
+            Close(a.Sum(v => (double)v * v), Normalization.Sum(new SquaredDeviation(0), a, default));
+        }
+    }
+
+    // Sums in another order: equal to a few float roundings of their size.
+    static void Close(double expected, double actual) => Assert.Equal(expected, actual, 1e-5 * Math.Max(1, Math.Abs(expected)));
+
     [Fact]
     public void The_scalar_form_is_the_definition()
     {
