@@ -54,7 +54,13 @@ string[] torchEnvironment = isaSwitches.TryGetValue(isa, out var sw) && args.Con
 if (args.Contains("--load")) return LoadTest.Run(int.Parse(Arg("--clients") ?? "50"), double.Parse(Arg("--seconds") ?? "60", CultureInfo.InvariantCulture), dataDir);
 if (args.Contains("--calibrate")) return LeNet.Bench.Calibrate.Run(dataDir, Arg("--calibrate")!, Arg("--out") ?? Arg("--calibrate")!, int.Parse(Arg("--count") ?? "20"));
 if (args.Contains("--photos")) return LeNet.Bench.PhotoRun.Run(dataDir, int.Parse(Arg("--count") ?? "40"), Arg("--model") ?? PretrainedModels.Default, Arg("--only"), Arg("--save"), args.Contains("--mistakes"));
-if (args.Contains("--layers")) { LayerTimes(Architectures.Default(Arg("--arch") ?? Architectures.LeNet5), int.Parse(Arg("--batch") ?? "16")); return 0; }
+if (args.Contains("--layers"))
+{
+    // A training pass's size: micro-batches of 16, or ghost batches of 32 for a network with batch normalisation.
+    var layersSpec = Architectures.Default(Arg("--arch") ?? Architectures.LeNet5);
+    LayerTimes(layersSpec, int.Parse(Arg("--batch") ?? (Architectures.Build(layersSpec).HasStatistics ? TrainingStep.GhostBatch : 16).ToString()));
+    return 0;
+}
 var train = MnistDataset.Load(dataDir, train: true).Take(16384);
 var test = MnistDataset.Load(dataDir, train: false);
 var spec = Architectures.Default(Architectures.LeNet5);
@@ -281,7 +287,7 @@ static void LayerTimes(ArchitectureSpec spec, int n)
     {
         var l = net.Layers[i];
         var lp = p.AsMemory(l.ParameterOffset, l.ParameterCount);
-        var f = Time(200, () => l.Forward(lp.Span, ws.Activations[i], ws.Activations[i + 1], n, ws.Scratch[i]));
+        var f = Time(200, () => l.Forward(lp.Span, ws.Activations[i], ws.Activations[i + 1], n, ws.Scratch[i], ws.Mode));
         var b = Time(200, () => l.Backward(lp.Span, ws.Activations[i], ws.Activations[i + 1], ws.Gradients[i + 1], i > 0 ? ws.Gradients[i] : Span<float>.Empty,
             ws.ParameterGradients.AsSpan(l.ParameterOffset, l.ParameterCount), n, ws.Scratch[i]));
         total += Median(f) + Median(b);

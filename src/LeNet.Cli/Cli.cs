@@ -135,7 +135,7 @@ public static class Cli
     static readonly Dictionary<string, string> OptionFlags = new()
     {
         ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["LearningRate"] = "--lr", ["Threads"] = "--threads",
-        ["Limit"] = "--limit", ["LabelSmoothing"] = "--label-smoothing", ["Optimizer"] = "--optimizer", ["Fast"] = "--fast",
+        ["Limit"] = "--limit", ["Holdout"] = "--holdout", ["LabelSmoothing"] = "--label-smoothing", ["Optimizer"] = "--optimizer", ["Fast"] = "--fast",
         ["WeightDecay"] = "--weight-decay", ["ElasticAlpha"] = "--elastic-alpha", ["ElasticSigma"] = "--elastic-sigma",
     };
 

@@ -61,13 +61,18 @@ public sealed class ModelCatalog
         return catalog;
     }
 
-    /// <summary>Model files given by the user; the first is the default. Names are the file names without extension.</summary>
+    /// <summary>Model files given by the user, or built-in models by name; the first is the default. Names are the file names without extension.</summary>
     public static ModelCatalog FromFiles(IEnumerable<string> paths)
     {
         var catalog = new ModelCatalog();
         foreach (var path in paths)
         {
-            if (!File.Exists(path)) throw new InvalidModelFileException($"{path}: model file not found.");
+            if (!File.Exists(path) && PretrainedModels.Names.Contains(path, StringComparer.OrdinalIgnoreCase))
+            {
+                catalog.Add(path, "built-in", PretrainedModels.Read(path));
+                continue;
+            }
+            if (!File.Exists(path)) throw new InvalidModelFileException($"{path}: model file not found (built-in models: {string.Join(", ", PretrainedModels.Names)}).");
             catalog.Add(Path.GetFileNameWithoutExtension(path), path, ModelFile.Read(path));
         }
         if (catalog._models.Count == 0) throw new LeNetException("No model files given.");

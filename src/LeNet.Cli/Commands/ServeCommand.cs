@@ -14,7 +14,7 @@ public static class ServeCommand
     {
         var models = new Option<string[]>("--model")
         {
-            Description = "A .lenet model file to serve; repeat for several (the first is the default). Default: the built-in models (lenet5, ...).",
+            Description = "A .lenet model file, or a built-in model's name, to serve; repeat for several (the first is the default). Default: the built-in models (lenet5, ...).",
             HelpName = "FILE",
             AllowMultipleArgumentsPerToken = false,
         };

@@ -15,8 +15,8 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Architectures.Names)}.", DefaultValueFactory = _ => Architectures.LeNet5, HelpName = "NAME" };
-        arch.AcceptOnlyFromAmong([.. Architectures.Names]);
+        var arch = new Option<string>("--arch") { Description = $"Architecture: {string.Join(", ", Architectures.Names)}, or {Architectures.Best} ({Architectures.Resolve(Architectures.Best)}, with elastic distortions by default).", DefaultValueFactory = _ => Architectures.LeNet5, HelpName = "NAME" };
+        arch.AcceptOnlyFromAmong([.. Architectures.Names, Architectures.Best]);
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the training set. Default: 12 (lenet5, cnn-wide), 20 (lenet5-1998, as in the paper).", HelpName = "N" };
         var batch = new Option<int?>("--batch") { Description = "Mini-batch size. Default: 64 (lenet5), 32 (lenet5-1998), 128 (cnn-wide).", HelpName = "N" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd (momentum 0.9), adam or rmsprop. Default: adam.", HelpName = "NAME" };
@@ -31,6 +31,7 @@ public static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed for weights and shuffling; a run is reproducible for a given seed (lenet5 and lenet5-1998: whatever --threads).", DefaultValueFactory = _ => 1, HelpName = "N" };
         var threads = new Option<int?>("--threads") { Description = $"Worker threads. Default: all cores ({Environment.ProcessorCount}).", HelpName = "N" };
         var limit = new Option<int>("--limit") { Description = "Train on the first N training images only (quick runs). Default: all.", HelpName = "N" };
+        var holdout = new Option<int>("--holdout") { Description = "Keep the last N training images out of training and report accuracy on them instead of the test set, to choose settings without looking at the test set. Default: 0.", HelpName = "N" };
         var augment = new Option<bool>("--augment") { Description = "Distort each training image at random as it is used (translation, scaling, squeezing, shearing), as in the 1998 paper." };
         var elastic = new Option<bool>("--elastic")
         {
@@ -49,7 +50,7 @@ public static class TrainCommand
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, augment, elastic, elasticAlpha, elasticSigma, smoothing, decay, data, output, log, report, resume,
+            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, holdout, augment, elastic, elasticAlpha, elasticSigma, smoothing, decay, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -67,7 +68,7 @@ public static class TrainCommand
             }
             else
             {
-                string a = r.GetValue(arch)!;
+                string a = Architectures.Resolve(r.GetValue(arch)!);
                 var d = r.GetValue(fast) ? TrainingOptions.Fast(a) : TrainingOptions.For(a);
                 var spec = d.Architecture;
                 if (r.GetValue(activation) is { } act)
@@ -92,9 +93,10 @@ public static class TrainCommand
                     Seed = r.GetValue(seed),
                     Threads = r.GetValue(threads) ?? d.Threads,
                     Limit = r.GetValue(limit),
-                    Augment = r.GetValue(augment) || elasticOn,
-                    ElasticAlpha = elasticOn ? r.GetValue(elasticAlpha) ?? ElasticField.DefaultAlpha : 0,
-                    ElasticSigma = r.GetValue(elasticSigma) ?? ElasticField.DefaultSigma,
+                    Holdout = r.GetValue(holdout),
+                    Augment = d.Augment || r.GetValue(augment) || elasticOn,
+                    ElasticAlpha = r.GetValue(elasticAlpha) ?? (d.ElasticAlpha > 0 ? d.ElasticAlpha : elasticOn ? ElasticField.DefaultAlpha : 0),
+                    ElasticSigma = r.GetValue(elasticSigma) ?? d.ElasticSigma,
                     LabelSmoothing = r.GetValue(smoothing) ?? d.LabelSmoothing,
                     WeightDecay = r.GetValue(decay) ?? d.WeightDecay,
                 };
@@ -151,18 +153,18 @@ public static class TrainCommand
             return Cli.Interrupted;
         }
         var last = result.History[^1];
-        Console.WriteLine($"Test accuracy: {last.TestAccuracy * 100:F2}% (loss {last.TestLoss:F4}) after {last.Epoch} epochs in {last.Seconds:F1} s");
+        Console.WriteLine($"{(o.Holdout > 0 ? $"Held-out accuracy ({o.Holdout:N0} training images)" : "Test accuracy")}: {last.TestAccuracy * 100:F2}% (loss {last.TestLoss:F4}) after {last.Epoch} epochs in {last.Seconds:F1} s");
         Console.WriteLine($"Model saved to {outPath}");
         return Cli.Ok;
     }
 
-    static string EpochLine(EpochResult e, int epochs, double imagesPerSecond) =>
-        $"epoch {e.Epoch}/{epochs}  loss {e.TrainLoss:F4}  acc {e.TrainAccuracy * 100:F2}%  test loss {e.TestLoss:F4}  test acc {e.TestAccuracy * 100:F2}%  " +
+    static string EpochLine(EpochResult e, int epochs, double imagesPerSecond, bool holdout) =>
+        $"epoch {e.Epoch}/{epochs}  loss {e.TrainLoss:F4}  acc {e.TrainAccuracy * 100:F2}%  {(holdout ? "held-out" : "test")} loss {e.TestLoss:F4}  {(holdout ? "held-out" : "test")} acc {e.TestAccuracy * 100:F2}%  " +
         $"lr {e.LearningRate:G3}  {imagesPerSecond:N0} img/s  {e.EpochSeconds:F1} s";
 
     static TrainingResult RunPlain(Trainer trainer, CancellationToken cancel)
     {
-        trainer.EpochCompleted = e => Console.WriteLine(EpochLine(e, trainer.Options.Epochs, trainer.TrainCount / Math.Max(1e-9, e.EpochSeconds)));
+        trainer.EpochCompleted = e => Console.WriteLine(EpochLine(e, trainer.Options.Epochs, trainer.TrainCount / Math.Max(1e-9, e.EpochSeconds), trainer.Options.Holdout > 0));
         return trainer.Run(cancel);
     }
 

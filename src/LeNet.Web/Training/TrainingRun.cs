@@ -227,8 +227,13 @@ public sealed class TrainingRun
                     e["etaSeconds"] = Math.Round(seconds / step * (total - step), 1);
                     Emit(e);
                 }
-                if (step % snapshotEvery == 0 && _sinceSnapshot.Elapsed >= SnapshotGap) Emit(Snapshot(trainer.Network));
-                if (_keep.Contains(step)) Keep(trainer.Network, $"{ModelName}-step{step}", step);
+                if (step % snapshotEvery == 0 && _sinceSnapshot.Elapsed >= SnapshotGap)
+                {
+                    // Batch normalisation's statistics are set at the end of each epoch: a quick estimate for the current weights.
+                    trainer.UpdateStatistics(images: 256);
+                    Emit(Snapshot(trainer.Network));
+                }
+                if (_keep.Contains(step)) Keep(trainer.Snapshot(), $"{ModelName}-step{step}", step);
                 CheckLimits();
                 if (!_running.IsSet)
                 {
@@ -329,9 +334,8 @@ public sealed class TrainingRun
         if (!Done && !_running.IsSet) CheckLimits();
     }
 
-    void Keep(Network network, string name, long step)
+    void Keep(Network copy, string name, long step)
     {
-        var copy = network.Clone();
         var test = Evaluator.Evaluate(copy, _test, Options.Threads);
         var metadata = new JsonObject
         {

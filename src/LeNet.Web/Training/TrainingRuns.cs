@@ -128,11 +128,12 @@ public sealed class TrainingRuns : IDisposable
 
     TrainingOptions Options(TrainRequest r)
     {
-        string arch = r.Arch ?? Architectures.LeNet5;
+        string arch = Architectures.Resolve(r.Arch ?? Architectures.LeNet5);
         if (!Architectures.Names.Contains(arch))
             throw new TrainingRefusedException(400, $"Unknown architecture '{arch}'. Choose one of: {string.Join(", ", Architectures.Names)}.");
         TrainingOptions o;
-        bool elastic = r.Elastic == true || r.ElasticAlpha is not null || r.ElasticSigma is not null;
+        // Elastic distortions: asked for, refused (false), or left to the architecture's recipe (null).
+        bool? elastic = r.Elastic ?? (r.ElasticAlpha is not null || r.ElasticSigma is not null ? true : null);
         try
         {
             o = r.Fast == true ? TrainingOptions.Fast(arch) : TrainingOptions.For(arch);
@@ -145,9 +146,10 @@ public sealed class TrainingRuns : IDisposable
                 Schedule = r.Schedule is null ? o.Schedule : Schedule.Parse(r.Schedule),
                 Seed = r.Seed ?? o.Seed,
                 Limit = r.Limit ?? 0,
-                Augment = (r.Augment ?? false) || elastic,
-                ElasticAlpha = elastic ? r.ElasticAlpha ?? ElasticField.DefaultAlpha : 0,
-                ElasticSigma = r.ElasticSigma ?? ElasticField.DefaultSigma,
+                Augment = (r.Augment ?? o.Augment) || elastic == true,
+                ElasticAlpha = elastic == false || !((r.Augment ?? o.Augment) || elastic == true) ? 0
+                    : r.ElasticAlpha ?? (o.ElasticAlpha > 0 ? o.ElasticAlpha : elastic == true ? ElasticField.DefaultAlpha : 0),
+                ElasticSigma = r.ElasticSigma ?? o.ElasticSigma,
                 LabelSmoothing = r.LabelSmoothing ?? o.LabelSmoothing,
                 WeightDecay = r.WeightDecay ?? o.WeightDecay,
                 Threads = Limits.Threads,

@@ -21,11 +21,14 @@ const recipes = {
   "lenet5-1998": { epochs: 20, batch: 32, optimizer: "adam", lr: 0.001, labelSmoothing: 0 },
   "cnn-wide": { epochs: 12, batch: 128, optimizer: "adam", lr: 0.001, labelSmoothing: 0 },
   "cnn-deep": { epochs: 20, batch: 128, optimizer: "adam", lr: 0.002, labelSmoothing: 0.1 },
+  "cnn-bn": { epochs: 20, batch: 128, optimizer: "adam", lr: 0.002, labelSmoothing: 0.1, augment: true, elastic: true },
 };
 const form = $("train-form");
 $("train-arch").addEventListener("change", (e) => {
   const r = recipes[e.target.value];
-  for (const [k, v] of Object.entries(r)) form.elements[k].value = v;
+  for (const [k, v] of Object.entries({ augment: false, elastic: false, ...r })) {
+    if (typeof v === "boolean") form.elements[k].checked = v; else form.elements[k].value = v;
+  }
   form.elements.labelSmoothing.disabled = e.target.value === "lenet5-1998";
 });
 
@@ -44,7 +47,7 @@ form.addEventListener("submit", async (e) => {
     arch: f.arch.value, epochs: Number(f.epochs.value), batch: Number(f.batch.value), optimizer: f.optimizer.value,
     lr: Number(f.lr.value), limit: Number(f.limit.value), augment: f.augment.checked,
   };
-  if (f.elastic.checked) body.elastic = true;
+  body.elastic = f.elastic.checked;
   if (!f.labelSmoothing.disabled && f.labelSmoothing.value !== "") body.labelSmoothing = Number(f.labelSmoothing.value);
   body.keep = f.keep.value ? [Number(f.keep.value)] : [];
   trainStatus("Starting…");

@@ -72,6 +72,7 @@ public static class OnnxExport
     /// </summary>
     static (string Scores, string Probabilities) AddNetwork(Graph g, Network network, string input, string prefix)
     {
+        network = network.ForInference;   // batch normalisation folded into the convolutions, no dropout
         var e = network.Encoding;
         string x = g.Node("Mul", [input, g.Const(prefix + "input_scale", [(e.Ink - e.Background) / 255f], [])]);
         x = g.Node("Add", [x, g.Const(prefix + "input_background", [e.Background], [])]);
@@ -136,6 +137,22 @@ public static class OnnxExport
                     x = g.Node("Add", [g.Node("Add", [cross, xSquared]), g.Const($"{n}.centres_squared", wSquared, [1, classes])], n);
                     break;
                 }
+                case BatchNorm b:
+                {
+                    // One that follows no convolution or dense layer stays: its inference form is a scale and a shift per channel.
+                    int ch = b.InputShape.C;
+                    var scale = new float[ch];
+                    var shift = new float[ch];
+                    b.InferenceScaleShift(p, scale, shift);
+                    bool flat = b.InputShape.H * b.InputShape.W == 1;   // after a dense layer: [N, C]
+                    if (flat) x = g.Node("Flatten", [x], null, Attr.Int("axis", 1));
+                    long[] shape = flat ? [1, ch] : [1, ch, 1, 1];
+                    x = g.Node("Mul", [x, g.Const($"{n}.scale", scale, shape)]);
+                    x = g.Node("Add", [x, g.Const($"{n}.shift", shift, shape)], n);
+                    break;
+                }
+                case Dropout:
+                    break;
                 default:
                     throw new NotSupportedException($"ONNX export does not know the layer kind {layer.Kind}.");
             }

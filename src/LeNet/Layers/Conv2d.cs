@@ -116,6 +116,21 @@ public sealed class Conv2d : Layer
                 }
     }
 
+    /// <summary>Output map co's kernels times scale[co], its bias b·scale[co] + shift[co]: an affine map of the outputs folded in.</summary>
+    internal void ScaleOutputs(Span<float> p, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
+    {
+        for (int co = 0; co < Cout; co++)
+        {
+            for (int ci = 0; ci < Cin; ci++)
+                if (IsConnected(co, ci))
+                {
+                    var kernel = p.Slice(_table is null ? (co * Cin + ci) * KK : _tableOffsets![co * Cin + ci], KK);
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(kernel, scale[co], kernel);
+                }
+            p[WeightCount + co] = p[WeightCount + co] * scale[co] + shift[co];
+        }
+    }
+
     bool IsConnected(int co, int ci) => _table is null || _table[co, ci];
 
     /// <summary>Weights as a (Cout, Cin·k·k) matrix: the parameters themselves, or the table expanded with zeros (in scratch).</summary>

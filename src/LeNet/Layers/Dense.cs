@@ -27,6 +27,17 @@ public sealed class Dense : Layer
         Activation.Apply(y[..(n * Out)]);
     }
 
+    /// <summary>Output o's weights times scale[o], its bias b·scale[o] + shift[o]: an affine map of the outputs folded in.</summary>
+    internal void ScaleOutputs(Span<float> p, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
+    {
+        for (int o = 0; o < Out; o++)
+        {
+            var row = p.Slice(o * In, In);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, scale[o], row);
+            p[Out * In + o] = p[Out * In + o] * scale[o] + shift[o];
+        }
+    }
+
     public override void Backward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dp, int n, Span<float> scratch)
     {

@@ -74,6 +74,124 @@ public sealed class Network
     public void ParametersChanged()
     {
         foreach (var l in Layers) l.ParametersChanged(ParametersOf(l));
+        Volatile.Write(ref _inference, null);
+    }
+
+    /// <summary>Whether some layer keeps statistics (batch normalisation) that <see cref="RecomputeStatistics"/> sets.</summary>
+    public bool HasStatistics => Layers.Any(l => l.StatisticsCount > 0);
+
+    Network? _inference;
+
+    /// <summary>
+    /// The network as inference runs it: each batch normalisation folded into the convolution or
+    /// dense layer before it (w′ = w·γ/√(σ²+ε), b′ = (b − μ)·γ/√(σ²+ε) + β) and dropout left out;
+    /// this network itself when it has no batch normalisation. A copy, built on first use after
+    /// <see cref="ParametersChanged"/> (which <see cref="RecomputeStatistics"/> calls).
+    /// </summary>
+    public Network ForInference => Volatile.Read(ref _inference) ?? (_inference = Folded());
+
+    Network Folded()
+    {
+        if (!Layers.Any(l => l is BatchNorm)) return this;
+        var layers = new List<Layer>();
+        var sources = new List<(Layer Source, BatchNorm? Norm)>();
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            var l = Layers[i];
+            if (l is Dropout) continue;
+            if (l.Activation == Activation.None && i + 1 < Layers.Count && Layers[i + 1] is BatchNorm norm && l is Conv2d or Dense)
+            {
+                layers.Add(l switch
+                {
+                    Conv2d c => new Conv2d(c.Name, c.InputShape, c.OutputShape.C, c.KernelSize, c.Padding, norm.Activation, c.ConnectionTable),
+                    _ => new Dense(l.Name, l.InputShape, l.OutputShape.C, norm.Activation),
+                });
+                sources.Add((l, norm));
+                i++;
+            }
+            else
+            {
+                layers.Add(l.Copy());
+                sources.Add((l, null));
+            }
+        }
+        var folded = new Network(Spec, Encoding, layers, Loss) { Calibration = Calibration };
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var (source, norm) = sources[i];
+            var p = folded.ParametersOf(layers[i]);
+            ParametersOf(source).CopyTo(p);
+            if (norm is null) continue;
+            int c = norm.InputShape.C;
+            var scale = new float[c];
+            var shift = new float[c];
+            norm.InferenceScaleShift(ParametersOf(norm), scale, shift);
+            switch (layers[i])
+            {
+                case Conv2d conv: conv.ScaleOutputs(p, scale, shift); break;
+                case Dense dense: dense.ScaleOutputs(p, scale, shift); break;
+            }
+        }
+        folded.ParametersChanged();
+        folded._inference = folded;
+        return folded;
+    }
+
+    /// <summary>
+    /// Sets every batch normalisation's saved mean and variance to the statistics of
+    /// <paramref name="count"/> images (784 bytes each) as training passes see them, in batches of
+    /// <paramref name="batchSize"/>: the mean of the batches' means, and the mean of their variances
+    /// plus the variance of their means (the population variance when the batches are the same size).
+    /// </summary>
+    public void RecomputeStatistics(ReadOnlySpan<byte> images, int count, int batchSize, int threads = 0)
+    {
+        var norms = Layers.Select((l, i) => (Layer: l as BatchNorm, Index: i)).Where(t => t.Layer is not null).ToArray();
+        if (norms.Length == 0) return;
+        if (count < 1 || images.Length < count * 784) throw new ArgumentException("Statistics need at least one image of 784 bytes.", nameof(images));
+        batchSize = Math.Clamp(batchSize, 1, count);
+        int batches = count / batchSize, channels = norms.Sum(t => t.Layer!.InputShape.C);
+        var means = new float[batches * channels];
+        var variances = new float[batches * channels];
+        var pixels = images[..(batches * batchSize * 784)].ToArray();
+        threads = Math.Clamp(threads <= 0 ? Environment.ProcessorCount : threads, 1, batches);
+        Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = threads },
+            () => CreateWorkspace(batchSize, parameterGradients: false),
+            (b, _, ws) =>
+            {
+                for (int s = 0; s < batchSize; s++) Encoding.Encode(pixels.AsSpan((b * batchSize + s) * 784, 784), ws.Input.Slice(s * InputSize, InputSize));
+                ws.Mode = new ForwardMode(true, (ulong)b);
+                Forward(ws, batchSize);
+                int at = b * channels;
+                foreach (var (norm, index) in norms)
+                {
+                    int c = norm!.InputShape.C;
+                    norm.StatisticsOfLastPass(ws.Scratch[index], means.AsSpan(at, c), variances.AsSpan(at, c));
+                    at += c;
+                }
+                return ws;
+            },
+            _ => { });
+        int offset = 0;
+        foreach (var (norm, _) in norms)
+        {
+            int c = norm!.InputShape.C;
+            var p = ParametersOf(norm);
+            for (int ch = 0; ch < c; ch++)
+            {
+                double mean = 0, variance = 0;
+                for (int b = 0; b < batches; b++) mean += means[b * channels + offset + ch];
+                mean /= batches;
+                for (int b = 0; b < batches; b++)
+                {
+                    double d = means[b * channels + offset + ch] - mean;
+                    variance += variances[b * channels + offset + ch] + d * d;
+                }
+                p[2 * c + ch] = (float)mean;
+                p[3 * c + ch] = (float)(variance / batches);
+            }
+            offset += c;
+        }
+        ParametersChanged();
     }
 
     /// <summary>A training workspace for up to maxBatch samples; without <paramref name="parameterGradients"/> it has no gradient buffer of its own, and <see cref="Backward(Workspace, int, Span{float}, bool)"/> is given one.</summary>
@@ -117,7 +235,7 @@ public sealed class Network
         for (int i = 0; i < Layers.Count; i++)
         {
             var l = Layers[i];
-            l.Forward(p.Slice(l.ParameterOffset, l.ParameterCount), ws.Activations[i], ws.Activations[i + 1], n, ws.Scratch[i]);
+            l.Forward(p.Slice(l.ParameterOffset, l.ParameterCount), ws.Activations[i], ws.Activations[i + 1], n, ws.Scratch[i], ws.Mode);
         }
     }
 
@@ -166,6 +284,12 @@ public sealed class Network
         if (probabilities.Length < count * classes) throw new ArgumentException("Room for fewer probabilities than count × 10.", nameof(probabilities));
         if (!rawOutputs.IsEmpty && rawOutputs.Length < count * classes) throw new ArgumentException("Room for fewer raw outputs than count × 10.", nameof(rawOutputs));
         if (count == 0) return;
+        var inference = ForInference;
+        if (inference != this)
+        {
+            inference.Predict(images, count, probabilities, threads, rawOutputs);
+            return;
+        }
         threads = threads <= 0 ? Environment.ProcessorCount : threads;
         // Chunks of at most 16 images, dealt out to the threads when there is enough work to share.
         int chunk = count < 16 ? count : Math.Clamp((count + threads - 1) / threads, 1, MaxPredictChunk);
@@ -303,7 +427,11 @@ public sealed class Workspace
             _scratch[i] = new float[layers[i].ScratchLength(maxBatch)];
         }
         ParameterGradients = training && parameterGradients ? new float[network.Parameters.Length] : [];
+        Mode = new ForwardMode(training);
     }
+
+    /// <summary>How <c>Network.Forward</c> runs the layers: training (batch statistics, dropout) for a training workspace, else inference. Set the seed per pass for dropout.</summary>
+    public ForwardMode Mode { get; set; }
 
     public int MaxBatch { get; }
     /// <summary>Whether it has the gradient buffers that <c>Network.Backward</c> needs.</summary>

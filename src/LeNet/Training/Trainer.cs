@@ -29,8 +29,10 @@ public sealed class Trainer
     {
         options.Validate();
         _o = options;
-        _train = train.Take(options.Limit);
-        _test = test;
+        if (options.Holdout > 0 && options.Holdout >= train.Count)
+            throw new InvalidOptionException(nameof(options.Holdout), $"must leave training images ({options.Holdout:N0} held out of {train.Count:N0})");
+        _train = train.Take(train.Count - options.Holdout).Take(options.Limit);
+        _test = options.Holdout > 0 ? train.Skip(train.Count - options.Holdout) : test;
         if (_train.Count == 0) throw new LeNetException("The training set is empty.");
         if (test.Count == 0) throw new LeNetException("The test set is empty: a run reports its test accuracy after every epoch.");
         _net = Architectures.Build(options.Architecture);
@@ -110,6 +112,7 @@ public sealed class Trainer
             {
                 if (cancel.IsCancellationRequested)
                 {
+                    UpdateStatistics();
                     SaveCheckpoint(clock.Elapsed.TotalSeconds);
                     return new TrainingResult { Network = _net, History = _history, Interrupted = true };
                 }
@@ -134,6 +137,7 @@ public sealed class Trainer
             }
 
             double epochSeconds = epochClock.Elapsed.TotalSeconds;
+            UpdateStatistics();
             var test = lastTest = Evaluator.Evaluate(_net, _test, _o.Threads);
             var result = new EpochResult(_epoch + 1, (long)(_epoch + 1) * steps, _lossSum / Math.Max(1, _seen), (double)_correct / Math.Max(1, _seen),
                 test.Loss, test.Accuracy, lr, _elapsedBefore + clock.Elapsed.TotalSeconds, epochSeconds);
@@ -150,6 +154,29 @@ public sealed class Trainer
             EpochProgress?.Report(result);
         }
         return new TrainingResult { Network = _net, History = _history, FinalEvaluation = lastTest };
+    }
+
+    /// <summary>Training images batch normalisation's saved statistics are computed from after each epoch.</summary>
+    public const int StatisticsImages = 5120;
+
+    /// <summary>
+    /// Sets batch normalisation's saved statistics (of the training network, or of a copy of it) from
+    /// the first training images as the network now sees them; a no-op without batch normalisation.
+    /// </summary>
+    public void UpdateStatistics(Network? network = null, int images = StatisticsImages)
+    {
+        network ??= _net;
+        if (!network.HasStatistics) return;
+        int count = Math.Clamp(images, 1, _train.Count);
+        network.RecomputeStatistics(_train.Images.AsSpan(0, count * MnistDataset.Pixels), count, TrainingStep.GhostBatch, _o.Threads);
+    }
+
+    /// <summary>A copy of the network as it is now, its statistics computed for its current weights.</summary>
+    public Network Snapshot()
+    {
+        var copy = _net.Clone();
+        UpdateStatistics(copy);
+        return copy;
     }
 
     TrainingDivergedException Diverged(string what, long step)

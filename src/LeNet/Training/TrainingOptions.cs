@@ -17,6 +17,11 @@ public sealed record TrainingOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>Train on the first N training images only (0 = all).</summary>
     public int Limit { get; init; }
+    /// <summary>
+    /// Keep the last N training images out of training and evaluate on them instead of the test set
+    /// (0 = none): settings are then chosen without looking at the test set.
+    /// </summary>
+    public int Holdout { get; init; }
     /// <summary>Distort each training image at random every time it is used (see <see cref="Distortion"/>).</summary>
     public bool Augment { get; init; }
     /// <summary>With <see cref="Augment"/>: the strength α of elastic distortions in pixels (0: none; Simard et al. use 34), see <see cref="ElasticField"/>.</summary>
@@ -29,8 +34,13 @@ public sealed record TrainingOptions
     public float LabelSmoothing { get; init; }
 
     /// <summary>The defaults of an architecture: the settings that reach its published accuracy.</summary>
-    public static TrainingOptions For(string architecture) => architecture switch
+    public static TrainingOptions For(string architecture) => Architectures.Resolve(architecture) switch
     {
+        Architectures.CnnBn => new TrainingOptions
+        {
+            Architecture = Architectures.Default(Architectures.CnnBn), Epochs = 20, BatchSize = 128, LearningRate = 2e-3f, LabelSmoothing = 0.1f,
+            Augment = true, ElasticAlpha = 36, ElasticSigma = 6,
+        },
         Architectures.LeNet5Classic => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 32, LearningRate = 1e-3f },
         Architectures.CnnWide => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 12, BatchSize = 128, LearningRate = 1e-3f },
         Architectures.CnnDeep => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 128, LearningRate = 2e-3f, LabelSmoothing = 0.1f },
@@ -51,6 +61,7 @@ public sealed record TrainingOptions
         if (BatchSize < 1 || BatchSize > 65536) throw new InvalidOptionException(nameof(BatchSize), $"must be between 1 and 65536 (got {BatchSize})");
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new InvalidOptionException(nameof(LearningRate), $"must be a positive number (got {LearningRate})");
         if (Threads < 1 || Threads > 1024) throw new InvalidOptionException(nameof(Threads), $"must be between 1 and 1024 (got {Threads})");
+        if (Holdout < 0) throw new InvalidOptionException(nameof(Holdout), $"must not be negative (got {Holdout})");
         if (Limit < 0) throw new InvalidOptionException(nameof(Limit), $"must not be negative (got {Limit})");
         if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new InvalidOptionException(nameof(LabelSmoothing), $"must be at least 0 and below 1 (got {LabelSmoothing})");
         if (LabelSmoothing > 0 && Architecture.Name == Architectures.LeNet5Classic)
@@ -74,6 +85,7 @@ public sealed record TrainingOptions
         ["seed"] = Seed,
         ["threads"] = Threads,
         ["limit"] = Limit,
+        ["holdout"] = Holdout,
         ["augment"] = Augment,
         ["elasticAlpha"] = ElasticAlpha,
         ["elasticSigma"] = ElasticSigma,
@@ -92,6 +104,7 @@ public sealed record TrainingOptions
         Seed = (ulong)o["seed"]!,
         Threads = (int)o["threads"]!,
         Limit = (int)o["limit"]!,
+        Holdout = (int?)o["holdout"] ?? 0,
         Augment = (bool?)o["augment"] ?? false,
         ElasticAlpha = (float?)o["elasticAlpha"] ?? 0,
         ElasticSigma = (float?)o["elasticSigma"] ?? ElasticField.DefaultSigma,

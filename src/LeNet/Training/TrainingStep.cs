@@ -9,10 +9,13 @@
 // micro-batches: the activations and gradients of a few samples stay in the core's L2 cache, where a
 // whole share (megabytes at batch 64) would stream through memory layer after layer. A network whose
 // weights do not fit in L2 (cnn-wide: 6 MB) would instead stream its weights once per micro-batch, so
-// it takes one task per thread and runs each whole.
+// it takes one task per thread and runs each whole. A network with batch normalisation normalises
+// over what one pass sees, so its tasks are "ghost batches" of at most 32 samples, each one pass,
+// whatever the thread count.
 using System.Numerics.Tensors;
 using LeNet.Data;
 using LeNet.Kernels;
+using LeNet.Layers;
 using LeNet.Models;
 
 namespace LeNet.Training;
@@ -25,6 +28,8 @@ public sealed class TrainingStep : IDisposable
     const int MicroBatch = 16;
     const int MaxTasks = 8;
     const int CacheResidentWeightBytes = 1 << 20;
+    /// <summary>The most samples batch normalisation normalises over at once while training.</summary>
+    public const int GhostBatch = 32;
 
     readonly Network _net;
     readonly Optimizer _opt;
@@ -33,7 +38,7 @@ public sealed class TrainingStep : IDisposable
     readonly bool _augment;
     readonly ulong _seed;
     readonly int _threads;
-    readonly bool _cacheResident;
+    readonly bool _cacheResident, _ghost;
     readonly WorkerPool _pool;
     readonly Action<int> _sliceWork, _updateWork;
     readonly Workspace[] _workspaces;
@@ -54,8 +59,9 @@ public sealed class TrainingStep : IDisposable
     {
         _net = network; _opt = optimizer; _loss = loss; _train = train; _threads = threads; _augment = augment; _seed = seed;
         _cacheResident = network.Parameters.Length * sizeof(float) <= CacheResidentWeightBytes;
+        _ghost = network.HasStatistics;
         int maxTasks = TasksFor(batchSize);
-        int perWorker = _cacheResident ? Math.Min(MicroBatch, batchSize) : (batchSize + maxTasks - 1) / maxTasks;
+        int perWorker = _ghost ? Math.Min(GhostBatch, batchSize) : _cacheResident ? Math.Min(MicroBatch, batchSize) : (batchSize + maxTasks - 1) / maxTasks;
         _workspaces = Enumerable.Range(0, threads).Select(_ => network.CreateWorkspace(perWorker, parameterGradients: false)).ToArray();
         _taskGradients = Enumerable.Range(0, maxTasks).Select(_ => new float[network.Parameters.Length]).ToArray();
         _labels = Enumerable.Range(0, threads).Select(_ => new byte[perWorker]).ToArray();
@@ -70,7 +76,7 @@ public sealed class TrainingStep : IDisposable
         _updateWork = UpdateSlice;
     }
 
-    int TasksFor(int n) => _cacheResident ? Math.Min(MaxTasks, (n + MicroBatch - 1) / MicroBatch) : Math.Min(_threads, n);
+    int TasksFor(int n) => _ghost ? (n + GhostBatch - 1) / GhostBatch : _cacheResident ? Math.Min(MaxTasks, (n + MicroBatch - 1) / MicroBatch) : Math.Min(_threads, n);
 
     /// <summary>
     /// Trains on images order[start .. start + n) at learning rate lr (epoch seeds the distortions).
@@ -126,6 +132,8 @@ public sealed class TrainingStep : IDisposable
                     _net.Encoding.Encode(image, ws.Input.Slice(s * inputSize, inputSize));
                     _labels[w][s] = _train.Labels[idx];
                 }
+                // Dropout's masks are seeded by where the pass starts in the epoch's order, not by the thread.
+                ws.Mode = new ForwardMode(true, Rng.SeedFor(_seed, 3000 + (ulong)_epoch, (ulong)(lo + s0)));
                 _net.Forward(ws, count);
                 loss += _loss.Compute(ws.Output, _labels[w], count, ws.OutputGradient, _scale, out int correct);
                 corrects += correct;

@@ -17,7 +17,7 @@ public sealed class OnnxExportTests
     static readonly MnistDataset Test = MnistDataset.LoadEmbedded(train: false);
     const int Count = 1000;
 
-    public static TheoryData<string> Models => ["lenet5 (shipped)", "lenet5-1998 (shipped)", "lenet5-1998", "cnn-wide", "cnn-deep", "lenet5 tanh average", "lenet5 sigmoid max", "committee"];
+    public static TheoryData<string> Models => ["lenet5 (shipped)", "lenet5-1998 (shipped)", "lenet5-1998", "cnn-wide", "cnn-deep", "cnn-bn", "lenet5 tanh average", "lenet5 sigmoid max", "committee"];
 
     static Network Build(string name) => name switch
     {
@@ -25,6 +25,7 @@ public sealed class OnnxExportTests
         "lenet5-1998 (shipped)" => ModelFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "lenet5-1998.lenet")),
         "lenet5 tanh average" => Random(Architectures.Default(Architectures.LeNet5) with { Activation = Activation.Tanh, Pooling = PoolingKind.Average }),
         "lenet5 sigmoid max" => Random(Architectures.Default(Architectures.LeNet5) with { Activation = Activation.Sigmoid }),
+        "cnn-bn" => LeNet.Tests.Models.BatchNormNetworkTests.WithStatistics(),
         "committee" => Committee.Join([Build("lenet5 (shipped)"), Build("lenet5-1998 (shipped)"), Build("lenet5 tanh average")]),
         _ => Random(Architectures.Default(name)),
     };
