@@ -42,6 +42,7 @@ public static class SummaryCommand
         }
         table.AddEmptyRow();
         string total = s.FixedParameters > 0 ? $"{s.Parameters:N0} +{s.FixedParameters:N0} fixed" : $"{s.Parameters:N0}";
+        if (s.Statistics > 0) table.Caption($"Parameters include {s.Statistics:N0} batch statistics (mean, variance), set from training images, not trained.");
         table.AddRow("[bold]Total[/]", "", "", $"[bold]{total}[/]", $"[bold]{s.Connections:N0}[/]");
         AnsiConsole.Write(table);
         if (s.Layers.Any(l => l.Kind == "RbfOutput")) PrintBitmaps();

@@ -6,7 +6,7 @@ using LeNet.Layers;
 namespace LeNet.Models;
 
 public sealed record LayerSummary(string Name, string Kind, string Details, Shape OutputShape, int Parameters, int FixedParameters, long Connections,
-    LayerWindow? Window = null);
+    LayerWindow? Window = null, int Statistics = 0);
 
 /// <summary>
 /// The square window of the layer before that one unit of a convolution or pooling layer sees: unit
@@ -28,15 +28,17 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
 {
     public int Parameters => Layers.Sum(l => l.Parameters);
     public int FixedParameters => Layers.Sum(l => l.FixedParameters);
+    /// <summary>Of <see cref="Parameters"/>, the batch statistics (Keras's non-trainable parameters).</summary>
+    public int Statistics => Layers.Sum(l => l.Statistics);
     public long Connections => Layers.Sum(l => l.Connections);
 
     public static ModelSummary Of(Network network) => new(
         network.Spec.ToString(),
         network.InputShape,
         network.Layers.Select(l => new LayerSummary(l.Name, l.Kind, l.Details, l.OutputShape, l.ParameterCount,
-            l.FixedParameterCount, l.Connections, LayerWindow.Of(l))).ToList());
+            l.FixedParameterCount, l.Connections, LayerWindow.Of(l), l.StatisticsCount)).ToList());
 
-    /// <summary>{"layers":[{"name","kind","outputShape","parameters","connections","window"}…], "parameters", "connections"}.</summary>
+    /// <summary>{"layers":[{"name","kind","outputShape","parameters","statistics","connections","window"}…], "parameters", "statistics", "connections"}.</summary>
     public JsonObject ToJson()
     {
         var layers = new JsonArray();
@@ -48,6 +50,7 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
                 ["outputShape"] = new JsonArray(l.OutputShape.C, l.OutputShape.H, l.OutputShape.W),
                 ["parameters"] = l.Parameters,
                 ["fixedParameters"] = l.FixedParameters,
+                ["statistics"] = l.Statistics,
                 ["connections"] = l.Connections,
                 ["window"] = l.Window is { } w ? new JsonObject { ["size"] = w.Size, ["stride"] = w.Stride, ["pad"] = w.Pad } : null,
             });
@@ -58,6 +61,7 @@ public sealed record ModelSummary(string Architecture, Shape InputShape, IReadOn
             ["layers"] = layers,
             ["parameters"] = Parameters,
             ["fixedParameters"] = FixedParameters,
+            ["statistics"] = Statistics,
             ["connections"] = Connections,
         };
     }
