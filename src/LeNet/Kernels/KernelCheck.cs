@@ -32,6 +32,7 @@ public static class KernelCheck
             }
             results.Add(CheckGemm(width));
             results.Add(CheckElementWise(width));
+            results.Add(CheckNormalization(width));
         }
         return results;
     }
@@ -122,5 +123,24 @@ public static class KernelCheck
             for (int i = 0; i < 4; i++) error = Math.Max(error, Error(s[i], r[i]));
         }
         return new KernelCheckResult("element-wise", width, "AdamW update, lengths 1–40", error, error == 0);
+    }
+
+    static KernelCheckResult CheckNormalization(SimdWidth width)
+    {
+        var rng = new Rng(6);
+        double error = 0, sumError = 0;
+        for (int length = 1; length <= 40; length += 3)
+        {
+            float[][] s = [Random(rng, length), Random(rng, length), Random(rng, length), Random(rng, length)];
+            var r = s.Select(v => (float[])v.Clone()).ToArray();
+            ElementWise.Run(new ScaleShift(1.3f, -0.2f, 0), length, ref s[0][0], ref s[1][0], ref s[2][0], ref s[3][0]);
+            ElementWise.RunScalar(new ScaleShift(1.3f, -0.2f, 0), length, ref r[0][0], ref r[1][0], ref r[2][0], ref r[3][0]);
+            ElementWise.Run(new AffineCombination(0.7f, -0.4f, 0.1f), length, ref s[0][0], ref s[1][0], ref s[2][0], ref s[3][0]);
+            ElementWise.RunScalar(new AffineCombination(0.7f, -0.4f, 0.1f), length, ref r[0][0], ref r[1][0], ref r[2][0], ref r[3][0]);
+            for (int i = 0; i < 4; i++) error = Math.Max(error, Error(s[i], r[i]));
+            float sum = Normalization.Sum(new Product(), s[0], s[1]), reference = Normalization.SumScalar(new Product(), s[0], s[1]);
+            sumError = Math.Max(sumError, Math.Abs(sum - reference) / Math.Max(1, Math.Abs(reference)));
+        }
+        return new KernelCheckResult("batch norm", width, "scale-shift, input gradient, sums, lengths 1–40", Math.Max(error, sumError), error == 0 && sumError <= 1e-5);
     }
 }
