@@ -36,6 +36,13 @@ public sealed class BatchNorm : Layer
         p.Slice(3 * C, C).Fill(1);
     }
 
+    public override string? ParameterProblem(ReadOnlySpan<float> p)
+    {
+        foreach (float v in p.Slice(3 * C, C))
+            if (v < 0) return "has a negative variance";
+        return null;
+    }
+
     // Scratch: [training flag | μ (C) | 1/√(σ²+ε) (C) | σ² (C)] then, with an activation, dz (n·C·H·W).
     int DzAt => 1 + 3 * C;
     public override int ScratchLength(int n) => DzAt + (Activation == Activation.None ? 0 : n * OutputShape.Size);

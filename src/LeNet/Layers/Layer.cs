@@ -83,6 +83,9 @@ public abstract class Layer
     /// <summary>Short name of the activation for tables ("" for none; "stanh" is the paper's scaled tanh).</summary>
     protected string ActivationName => Activation.ShortName();
 
+    /// <summary>What is wrong with parameters read from a file that are finite but still unusable (a negative variance), or null.</summary>
+    public virtual string? ParameterProblem(ReadOnlySpan<float> p) => null;
+
     /// <summary>A copy of the layer for another network (which sets its own parameter offset).</summary>
     internal Layer Copy() => (Layer)MemberwiseClone();
 

@@ -115,6 +115,18 @@ public sealed class CommitteeLayer : Layer
         }
     }
 
+    public override string? ParameterProblem(ReadOnlySpan<float> p)
+    {
+        int offset = 0;
+        foreach (var m in _members)
+        {
+            foreach (var l in m.Layers)
+                if (l.ParameterProblem(p.Slice(offset + l.ParameterOffset, l.ParameterCount)) is { } problem) return $"member {m.Spec.Name}: layer {l.Name} {problem}";
+            offset += m.Parameters.Length;
+        }
+        return null;
+    }
+
     public override void Forward(ReadOnlySpan<float> p, ReadOnlySpan<float> x, Span<float> y, int n, Span<float> scratch)
     {
         const int k = Loss.Classes;

@@ -53,6 +53,9 @@ public static class ModelFile
             throw new InvalidModelFileException($"{name} holds {p.Length:N0} parameters but {contents.Architecture.Name} has {network.Parameters.Length:N0}.");
         foreach (var v in p)
             if (!float.IsFinite(v)) throw new InvalidModelFileException($"{name} contains parameters that are not finite numbers.");
+        foreach (var l in network.Layers)
+            if (l.ParameterProblem(p.AsSpan(l.ParameterOffset, l.ParameterCount)) is { } problem)
+                throw new InvalidModelFileException($"{name} is corrupted: layer {l.Name} {problem}.");
         p.CopyTo(network.Parameters, 0);
         network.ParametersChanged();
         network.Calibration = Calibration.FromMetadata(contents.Metadata) ?? Calibration.None;

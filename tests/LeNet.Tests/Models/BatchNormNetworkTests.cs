@@ -95,6 +95,18 @@ public sealed class BatchNormNetworkTests
     }
 
     [Fact]
+    public void A_model_file_with_a_negative_variance_is_refused_by_layer()
+    {
+        var net = WithStatistics(3);
+        net.Parameters[net.Layers[3].ParameterOffset + 3 * 32 + 4] = -0.5f;   // bn2's variance of channel 4
+        string path = Path.Combine(TestPaths.NewTempDirectory(), "bad.lenet");
+        ModelFile.Save(path, net);
+        var e = Assert.Throws<InvalidModelFileException>(() => ModelFile.Load(path));
+        Assert.Contains("bn2", e.Message);
+        Assert.Contains("negative variance", e.Message);
+    }
+
+    [Fact]
     public void Training_is_deterministic_whatever_the_thread_count_and_sets_the_statistics()
     {
         var train = MnistDataset.Load(TestPaths.SmallMnist, train: true);
