@@ -7,7 +7,7 @@ using LeNet.Training;
 
 namespace LeNet.Cli;
 
-public sealed class TrainingProgress(TextWriter output, Func<int> width, int trainCount)
+public sealed class TrainingProgress(TextWriter output, Func<int> width, int trainCount, bool holdout = false)
 {
     const long RedrawMilliseconds = 100;
 
@@ -39,7 +39,7 @@ public sealed class TrainingProgress(TextWriter output, Func<int> width, int tra
     public void Epoch(EpochResult e, int epochs)
     {
         lastEpochSeconds = clock.Elapsed.TotalSeconds - epochStartedAt;
-        Draw(EpochLine(e, epochs, trainCount / Math.Max(1e-9, e.EpochSeconds), width()), newLine: true);
+        Draw(EpochLine(e, epochs, trainCount / Math.Max(1e-9, e.EpochSeconds), width(), holdout), newLine: true);
     }
 
     /// <summary>Clears the live line (when training stops early).</summary>
@@ -54,12 +54,13 @@ public sealed class TrainingProgress(TextWriter output, Func<int> width, int tra
     }
 
     /// <summary>One finished epoch, with as many of its figures as fit in <paramref name="width"/> − 1 columns.</summary>
-    public static string EpochLine(EpochResult e, int epochs, double imagesPerSecond, int width) => Fit(width,
+    /// <remarks>With <paramref name="holdout"/> the evaluation is on held-out training images and says so.</remarks>
+    public static string EpochLine(EpochResult e, int epochs, double imagesPerSecond, int width, bool holdout = false) => Fit(width,
         ($"epoch {e.Epoch}/{epochs}", 0),
         ($"loss {e.TrainLoss:F4}", 2),
         ($"acc {Percent(e.TrainAccuracy)}", 3),
-        ($"test loss {e.TestLoss:F4}", 5),
-        ($"test acc {Percent(e.TestAccuracy)}", 1),
+        ($"{(holdout ? "held-out" : "test")} loss {e.TestLoss:F4}", 5),
+        ($"{(holdout ? "held-out" : "test")} acc {Percent(e.TestAccuracy)}", 1),
         ($"lr {e.LearningRate.ToString("G3", CultureInfo.InvariantCulture)}", 7),
         ($"{imagesPerSecond.ToString("N0", CultureInfo.InvariantCulture)} img/s", 6),
         ($"{e.EpochSeconds.ToString("F1", CultureInfo.InvariantCulture)} s", 4));

@@ -170,7 +170,7 @@ public static class TrainCommand
 
     static TrainingResult RunWithProgressBar(Trainer trainer, CancellationToken cancel)
     {
-        var progress = new TrainingProgress(Console.Out, TrainingProgress.TerminalWidth, trainer.TrainCount);
+        var progress = new TrainingProgress(Console.Out, TrainingProgress.TerminalWidth, trainer.TrainCount, trainer.Options.Holdout > 0);
         trainer.StepCompleted = progress.Step;
         trainer.EpochCompleted = e => progress.Epoch(e, trainer.Options.Epochs);
         var result = trainer.Run(cancel);

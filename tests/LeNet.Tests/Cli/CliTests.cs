@@ -167,6 +167,24 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_holdout_evaluates_on_held_out_training_images_and_best_is_cnn_bn()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--holdout", "200", "--fast", "--epochs", "1", "--data", TestPaths.SmallMnist, "--out", "held.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("held-out acc", stdout);
+        Assert.Contains("Held-out accuracy (200 training images):", stdout);
+        Assert.Equal(200, (int)LeNet.Models.ModelFile.Read(Path.Combine(Work, "held.lenet")).Metadata["options"]!["holdout"]!);
+        (code, _, stderr) = Lenet("train", "--holdout", "100000", "--data", TestPaths.SmallMnist);
+        Assert.Equal(1, code);
+        Assert.Contains("error: --holdout must leave training images", stderr);
+        // `best` is cnn-bn with its recipe: elastic distortions on.
+        (code, stdout, stderr) = Lenet("train", "--arch", "best", "--epochs", "1", "--limit", "64", "--batch", "32", "--data", TestPaths.SmallMnist, "--out", "best.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Training cnn-bn on 64 images", stdout);
+        Assert.Contains("elastic α 36 σ 6", stdout);
+    }
+
+    [Fact]
     public void Ensemble_joins_models_into_a_committee_that_eval_and_predict_take()
     {
         var (code, stdout, stderr) = Lenet("ensemble", "lenet5", "lenet5-1998", "--data", TestPaths.SmallMnist, "--out", "pair.lenet");
