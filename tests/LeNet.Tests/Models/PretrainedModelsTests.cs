@@ -10,7 +10,10 @@ public sealed class PretrainedModelsTests
     [Fact]
     public void The_shipped_models_load_by_name_with_their_training_metadata()
     {
-        Assert.Equal([PretrainedModels.Default, Architectures.LeNet5Classic], PretrainedModels.Names);
+        // lenet5 and lenet5-1998 inside the library; cnn-bn, too large to embed, a file in models/ beside it.
+        Assert.Equal([PretrainedModels.Default, Architectures.CnnBn, Architectures.LeNet5Classic], PretrainedModels.Names);
+        Assert.Equal(Architectures.CnnBn, PretrainedModels.Load("cnn-bn").Spec.Name);
+        Assert.DoesNotContain("models/cnn-bn.lenet", typeof(PretrainedModels).Assembly.GetManifestResourceNames());
         var lenet5 = PretrainedModels.Load("lenet5");
         Assert.Equal(Architectures.LeNet5, lenet5.Spec.Name);
         Assert.True((double)PretrainedModels.Read("lenet5").Metadata["testAccuracy"]! > 0.98);
@@ -23,6 +26,6 @@ public sealed class PretrainedModelsTests
         Assert.Equal(Architectures.LeNet5, PretrainedModels.Resolve(TestPaths.PretrainedModel).Spec.Name);
         Assert.Equal(Architectures.LeNet5Classic, PretrainedModels.Resolve("lenet5-1998").Spec.Name);
         var e = Assert.Throws<InvalidModelFileException>(() => PretrainedModels.Resolve("lenet6"));
-        Assert.Contains("built-in models: lenet5, lenet5-1998", e.Message);
+        Assert.Contains("built-in models: lenet5, cnn-bn, lenet5-1998", e.Message);
     }
 }
