@@ -155,7 +155,7 @@ public sealed class Network
         var pixels = images[..(batches * batchSize * 784)].ToArray();
         threads = Math.Clamp(threads <= 0 ? Environment.ProcessorCount : threads, 1, batches);
         Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            () => CreateWorkspace(batchSize, parameterGradients: false),
+            () => new Workspace(this, batchSize, training: false),   // forward only: no gradient buffers; the mode is set per pass
             (b, _, ws) =>
             {
                 for (int s = 0; s < batchSize; s++) Encoding.Encode(pixels.AsSpan((b * batchSize + s) * 784, 784), ws.Input.Slice(s * InputSize, InputSize));
