@@ -136,7 +136,7 @@ public static class Cli
     {
         ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["LearningRate"] = "--lr", ["Threads"] = "--threads",
         ["Limit"] = "--limit", ["Holdout"] = "--holdout", ["LabelSmoothing"] = "--label-smoothing", ["Optimizer"] = "--optimizer", ["Fast"] = "--fast",
-        ["WeightDecay"] = "--weight-decay", ["ElasticAlpha"] = "--elastic-alpha", ["ElasticSigma"] = "--elastic-sigma",
+        ["WeightDecay"] = "--weight-decay", ["ElasticAlpha"] = "--elastic-alpha", ["ElasticSigma"] = "--elastic-sigma", ["Ema"] = "--ema",
     };
 
     /// <summary>A library error in the tool's own words: its option names instead of the library's.</summary>

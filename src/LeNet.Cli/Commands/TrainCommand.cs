@@ -41,6 +41,11 @@ public static class TrainCommand
         var elasticSigma = new Option<float?>("--elastic-sigma") { Description = $"Elastic distortions' smoothness σ in pixels, the width of the Gaussian (0.5 to 14; implies --elastic). Default: {ElasticField.DefaultSigma}.", HelpName = "S" };
         var decay = new Option<float?>("--weight-decay") { Description = "adam only: decoupled weight decay λ (AdamW); each step also takes lr·λ of every weight away (0 to below 1). Default: 0.", HelpName = "L" };
         var smoothing = new Option<float?>("--label-smoothing") { Description = "Softmax networks: train towards 1 − X on the right class and X/10 on every class instead of one-hot labels (0 to below 1). Default: 0 (0.1 with --fast).", HelpName = "X" };
+        var ema = new Option<float?>("--ema")
+        {
+            Description = "Keep an exponential moving average of the weights with this decay per step (0 to below 1; 0.999 averages about the last thousand steps), and test and save the average instead of the last weights. Default: 0 (none).",
+            HelpName = "D",
+        };
         var data = Cli.DataOption();
         var output = new Option<string?>("--out") { Description = "Model file to write (after every epoch). Default: <arch>.lenet in the current folder.", HelpName = "FILE" };
         var log = new Option<string?>("--log") { Description = "Append metrics to a CSV file: epoch, step, train loss/acc, test loss/acc, lr, seconds.", HelpName = "FILE.csv" };
@@ -50,7 +55,7 @@ public static class TrainCommand
 
         var cmd = new Command("train", "Train a network on MNIST and report its test accuracy.")
         {
-            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, holdout, augment, elastic, elasticAlpha, elasticSigma, smoothing, decay, data, output, log, report, resume,
+            arch, fast, epochs, batch, optimizer, lr, schedule, activation, pooling, seed, threads, limit, holdout, augment, elastic, elasticAlpha, elasticSigma, smoothing, decay, ema, data, output, log, report, resume,
         };
         cmd.SetAction(r =>
         {
@@ -99,6 +104,7 @@ public static class TrainCommand
                     ElasticSigma = r.GetValue(elasticSigma) ?? d.ElasticSigma,
                     LabelSmoothing = r.GetValue(smoothing) ?? d.LabelSmoothing,
                     WeightDecay = r.GetValue(decay) ?? d.WeightDecay,
+                    Ema = r.GetValue(ema) ?? d.Ema,
                 };
                 outPath = r.GetValue(output) ?? a + ModelFile.Extension;
                 trainer = new Trainer(options, train, test);
@@ -128,6 +134,7 @@ public static class TrainCommand
             $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? o.ElasticAlpha > 0 ? $", distortions on (elastic α {o.ElasticAlpha.ToString(CultureInfo.InvariantCulture)} σ {o.ElasticSigma.ToString(CultureInfo.InvariantCulture)})" : ", distortions on" : "") +
             (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
             (o.WeightDecay > 0 ? $", weight decay {o.WeightDecay.ToString(CultureInfo.InvariantCulture)}" : "") +
+            (o.Ema > 0 ? $", weight average {o.Ema.ToString(CultureInfo.InvariantCulture)}" : "") +
             (trainer.CompletedEpochs > 0 ? $"; resuming after epoch {trainer.CompletedEpochs}" : "");
         Console.WriteLine(Cli.Interactive ? TrainingProgress.Wrap(header, TrainingProgress.TerminalWidth()) : header);
 
@@ -153,7 +160,9 @@ public static class TrainCommand
             return Cli.Interrupted;
         }
         var last = result.History[^1];
-        Console.WriteLine($"{(o.Holdout > 0 ? $"Held-out accuracy ({o.Holdout:N0} training images)" : "Test accuracy")}: {last.TestAccuracy * 100:F2}% (loss {last.TestLoss:F4}) after {last.Epoch} epochs in {last.Seconds:F1} s");
+        Console.WriteLine($"{(o.Holdout > 0 ? $"Held-out accuracy ({o.Holdout:N0} training images)" : "Test accuracy")}{(o.Ema > 0 ? " of the weight average" : "")}: {last.TestAccuracy * 100:F2}% (loss {last.TestLoss:F4}) after {last.Epoch} epochs in {last.Seconds:F1} s");
+        if (result.LastWeightsEvaluation is { } w)
+            Console.WriteLine($"The last weights themselves: {w.Accuracy * 100:F2}% (loss {w.Loss:F4})");
         Console.WriteLine($"Model saved to {outPath}");
         return Cli.Ok;
     }

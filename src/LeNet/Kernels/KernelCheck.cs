@@ -120,9 +120,12 @@ public static class KernelCheck
             var op = new AdamUpdate(0.9f, 0.999f, 1.2f, 1.1f, 0.01f, 1e-8f, decay: 0.05f);
             ElementWise.Run(op, length, ref s[0][0], ref s[1][0], ref s[2][0], ref s[3][0]);
             ElementWise.RunScalar(op, length, ref r[0][0], ref r[1][0], ref r[2][0], ref r[3][0]);
+            var average = new AverageUpdate(0.99f);
+            ElementWise.Run(average, length, ref s[2][0], ref s[0][0], ref s[2][0], ref s[2][0]);
+            ElementWise.RunScalar(average, length, ref r[2][0], ref r[0][0], ref r[2][0], ref r[2][0]);
             for (int i = 0; i < 4; i++) error = Math.Max(error, Error(s[i], r[i]));
         }
-        return new KernelCheckResult("element-wise", width, "AdamW update, lengths 1–40", error, error == 0);
+        return new KernelCheckResult("element-wise", width, "AdamW update and weight average, lengths 1–40", error, error == 0);
     }
 
     static KernelCheckResult CheckNormalization(SimdWidth width)

@@ -16,6 +16,28 @@ public static class Updates
         ElementWise.Run(op, p.Length, ref MemoryMarshal.GetReference(p), ref MemoryMarshal.GetReference(g),
             ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b));
     }
+
+    /// <summary>Moves the running average a towards the parameters p: a = d·a + (1 − d)·p.</summary>
+    public static void Average(Span<float> average, ReadOnlySpan<float> p, float decay)
+    {
+        if (average.Length != p.Length) throw new ArgumentException("The average and parameter spans differ in length.");
+        ElementWise.Run(new AverageUpdate(decay), p.Length, ref MemoryMarshal.GetReference(average),
+            ref MemoryMarshal.GetReference(p), ref MemoryMarshal.GetReference(average), ref MemoryMarshal.GetReference(average));
+    }
+}
+
+/// <summary>
+/// The exponential moving average of the weights (Polyak averaging): a = d·a + (1 − d)·p, written as
+/// a + (1 − d)·(p − a). Streams (a, p, —, —).
+/// </summary>
+public readonly struct AverageUpdate(float decay) : IElementOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<V>(ref float a, ref float p, ref float _, ref float __, nuint i) where V : struct, IVector<V>
+    {
+        var ai = V.Load(ref a, i);
+        V.Store(ai + V.Create(1 - decay) * (V.Load(ref p, i) - ai), ref a, i);
+    }
 }
 
 /// <summary>SGD with momentum μ: v = μ·v + g; p −= lr·v. Streams (p, g, v, —).</summary>

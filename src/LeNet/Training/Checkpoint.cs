@@ -13,7 +13,7 @@ public sealed record TrainingState(int Epoch, int StepInEpoch, long OptimizerSte
 public static class Checkpoint
 {
     /// <summary>Writes a checkpoint atomically (temporary file, then rename).</summary>
-    public static void Save(string path, Network network, Optimizer optimizer, JsonObject metadata, TrainingState state)
+    public static void Save(string path, Network network, Optimizer optimizer, JsonObject metadata, Dictionary<string, float[]>? extra, TrainingState state)
     {
         var history = new JsonArray();
         foreach (var e in state.History)
@@ -31,6 +31,7 @@ public static class Checkpoint
         };
         var sections = new Dictionary<string, float[]> { ["parameters"] = network.Parameters };
         foreach (var (key, values) in optimizer.State) sections["optimizer/" + key] = values;
+        if (extra is not null) foreach (var (key, values) in extra) sections[key] = values;
         ModelFile.Write(path, new ModelFileContents { Kind = ModelFileKind.Checkpoint, Architecture = network.Spec, Metadata = metadata, Sections = sections });
     }
 

@@ -1,10 +1,12 @@
 // The epoch loop: shuffle every epoch from (seed, epoch), run the steps (TrainingStep), test after each
 // epoch, write the model, the checkpoint (Checkpoint) and the metrics log (MetricsLog), and stop
-// cleanly on cancellation (with a checkpoint mid-epoch) or on a loss that is not finite.
+// cleanly on cancellation (with a checkpoint mid-epoch) or on a loss that is not finite. With a weight
+// average (TrainingOptions.Ema) the average is what is tested and saved; training itself never sees it.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using LeNet.Data;
+using LeNet.Kernels;
 using LeNet.Models;
 
 namespace LeNet.Training;
@@ -19,6 +21,7 @@ public sealed class Trainer
     readonly Network _net;
     readonly Optimizer _opt;
     readonly Loss _loss;   // the network's criterion, with label smoothing when asked for
+    readonly float[]? _average;  // the exponential moving average of the parameters (TrainingOptions.Ema), or null
     readonly List<EpochResult> _history = new();
     int _epoch;             // completed epochs
     int _stepInEpoch;       // completed steps of the current epoch
@@ -39,6 +42,7 @@ public sealed class Trainer
         _net.Initialize(options.Seed);
         _opt = Optimizer.Create(options.Optimizer, _net.Parameters.Length, options.WeightDecay);
         _loss = options.LabelSmoothing > 0 && _net.Loss is SoftmaxCrossEntropy ? new SoftmaxCrossEntropy(options.LabelSmoothing) : _net.Loss;
+        if (options.Ema > 0) _average = (float[])_net.Parameters.Clone();
     }
 
     /// <summary>Continues the run saved in a checkpoint exactly where it stopped.</summary>
@@ -56,6 +60,12 @@ public sealed class Trainer
             var saved = contents.Sections.GetValueOrDefault("optimizer/" + key);
             if (saved is null || saved.Length != values.Length) throw new InvalidModelFileException($"{name} lacks the optimizer state '{key}'.");
             saved.CopyTo(values, 0);
+        }
+        if (trainer._average is not null)
+        {
+            var saved = contents.Sections.GetValueOrDefault(AverageSection);
+            if (saved is null || saved.Length != trainer._average.Length) throw new InvalidModelFileException($"{name} lacks the weight average '{AverageSection}'.");
+            saved.CopyTo(trainer._average, 0);
         }
         trainer._opt.Steps = state.OptimizerSteps;
         trainer._epoch = state.Epoch;
@@ -114,13 +124,14 @@ public sealed class Trainer
                 {
                     UpdateStatistics();
                     SaveCheckpoint(clock.Elapsed.TotalSeconds);
-                    return new TrainingResult { Network = _net, History = _history, Interrupted = true };
+                    return new TrainingResult { Network = Averaged() ?? _net, History = _history, Interrupted = true };
                 }
                 int start = _stepInEpoch * batch, n = Math.Min(batch, _train.Count - start);
                 long globalStep = (long)_epoch * steps + _stepInEpoch;
                 lr = Schedule.Rate(_o.Schedule, _o.LearningRate, globalStep, totalSteps);
                 var outcome = step.Run(order, start, n, lr, _epoch);
                 if (outcome.Diverged is { } what) throw Diverged(what, globalStep);
+                if (_average is not null) Updates.Average(_average, _net.Parameters, AverageDecay(_o.Ema, _opt.Steps));
                 _lossSum += outcome.Loss;
                 _correct += outcome.Correct;
                 _seen += n;
@@ -137,8 +148,9 @@ public sealed class Trainer
             }
 
             double epochSeconds = epochClock.Elapsed.TotalSeconds;
-            UpdateStatistics();
-            var test = lastTest = Evaluator.Evaluate(_net, _test, _o.Threads);
+            Network tested = Averaged() ?? _net;
+            if (tested == _net) UpdateStatistics();
+            var test = lastTest = Evaluator.Evaluate(tested, _test, _o.Threads);
             var result = new EpochResult(_epoch + 1, (long)(_epoch + 1) * steps, _lossSum / Math.Max(1, _seen), (double)_correct / Math.Max(1, _seen),
                 test.Loss, test.Accuracy, lr, _elapsedBefore + clock.Elapsed.TotalSeconds, epochSeconds);
             _history.Add(result);
@@ -149,11 +161,37 @@ public sealed class Trainer
             _epoch++;
             SaveCheckpoint(clock.Elapsed.TotalSeconds);
             _epoch--;
-            if (ModelPath is not null) ModelFile.Save(ModelPath, _net, Metadata());
+            if (ModelPath is not null) ModelFile.Save(ModelPath, tested, Metadata());
             EpochCompleted?.Invoke(result);
             EpochProgress?.Report(result);
         }
-        return new TrainingResult { Network = _net, History = _history, FinalEvaluation = lastTest };
+        EvaluationResult? lastWeights = null;
+        if (_average is not null && lastTest is not null)
+        {
+            UpdateStatistics();
+            lastWeights = Evaluator.Evaluate(_net, _test, _o.Threads);
+        }
+        return new TrainingResult { Network = Averaged() ?? _net, History = _history, FinalEvaluation = lastTest, LastWeightsEvaluation = lastWeights };
+    }
+
+    /// <summary>The checkpoint section that holds the weight average.</summary>
+    public const string AverageSection = "average";
+
+    /// <summary>
+    /// The average's decay after t steps: min(d, (1 + t)/(10 + t)), so that early on, when the
+    /// average would still be mostly the random initial weights, it follows the weights closely.
+    /// </summary>
+    public static float AverageDecay(float decay, long steps) => Math.Min(decay, (1f + steps) / (10f + steps));
+
+    /// <summary>A network holding the weight average, its statistics computed for it; null without an average.</summary>
+    public Network? Averaged()
+    {
+        if (_average is null) return null;
+        var copy = _net.Clone();
+        _average.CopyTo(copy.Parameters, 0);
+        copy.ParametersChanged();
+        UpdateStatistics(copy);
+        return copy;
     }
 
     /// <summary>Training images batch normalisation's saved statistics are computed from after each epoch.</summary>
@@ -171,9 +209,13 @@ public sealed class Trainer
         network.RecomputeStatistics(_train.Images.AsSpan(0, count * MnistDataset.Pixels), count, TrainingStep.GhostBatch, _o.Threads);
     }
 
-    /// <summary>A copy of the network as it is now, its statistics computed for its current weights.</summary>
+    /// <summary>
+    /// A copy of the network as it is now (its weight average, when kept), its statistics computed for
+    /// those weights.
+    /// </summary>
     public Network Snapshot()
     {
+        if (Averaged() is { } averaged) return averaged;
         var copy = _net.Clone();
         UpdateStatistics(copy);
         return copy;
@@ -209,7 +251,7 @@ public sealed class Trainer
     void SaveCheckpoint(double secondsThisRun)
     {
         if (CheckpointPath is null) return;
-        Checkpoint.Save(CheckpointPath, _net, _opt, Metadata(),
+        Checkpoint.Save(CheckpointPath, _net, _opt, Metadata(), _average is null ? null : new() { [AverageSection] = _average },
             new TrainingState(_epoch, _stepInEpoch, _opt.Steps, _lossSum, _correct, _seen, _elapsedBefore + secondsThisRun, _history));
     }
 }

@@ -32,6 +32,11 @@ public sealed record TrainingOptions
     public float WeightDecay { get; init; }
     /// <summary>Label smoothing ε of the softmax cross-entropy while training (0: none); see <see cref="SoftmaxCrossEntropy"/>.</summary>
     public float LabelSmoothing { get; init; }
+    /// <summary>
+    /// Keep an exponential moving average of the weights with this decay per step (0: none; 0.999
+    /// averages about the last thousand steps) and evaluate and save the averaged weights; see <see cref="Trainer"/>.
+    /// </summary>
+    public float Ema { get; init; }
 
     /// <summary>The defaults of an architecture: the settings that reach its published accuracy.</summary>
     public static TrainingOptions For(string architecture) => Architectures.Resolve(architecture) switch
@@ -71,6 +76,7 @@ public sealed record TrainingOptions
         if (ElasticAlpha > 0 && !Augment) throw new InvalidOptionException(nameof(ElasticAlpha), "applies to distorted training images: turn distortions on as well");
         if (!(WeightDecay >= 0 && WeightDecay < 1)) throw new InvalidOptionException(nameof(WeightDecay), $"must be at least 0 and below 1 (got {WeightDecay})");
         if (WeightDecay > 0 && Optimizer != "adam") throw new InvalidOptionException(nameof(WeightDecay), $"is decoupled, as in AdamW: it goes with the adam optimizer (got {Optimizer})");
+        if (!(Ema >= 0 && Ema < 1)) throw new InvalidOptionException(nameof(Ema), $"is a decay per step, at least 0 and below 1 (got {Ema})");
         if (!Training.Optimizer.Names.Contains(Optimizer)) throw new InvalidOptionException(nameof(Optimizer), $"must be one of {string.Join(", ", Training.Optimizer.Names)} (got '{Optimizer}')");
     }
 
@@ -91,6 +97,7 @@ public sealed record TrainingOptions
         ["elasticSigma"] = ElasticSigma,
         ["labelSmoothing"] = LabelSmoothing,
         ["weightDecay"] = WeightDecay,
+        ["ema"] = Ema,
     };
 
     public static TrainingOptions FromJson(JsonObject o, ArchitectureSpec spec) => new()
@@ -110,6 +117,7 @@ public sealed record TrainingOptions
         ElasticSigma = (float?)o["elasticSigma"] ?? ElasticField.DefaultSigma,
         LabelSmoothing = (float?)o["labelSmoothing"] ?? 0,
         WeightDecay = (float?)o["weightDecay"] ?? 0,
+        Ema = (float?)o["ema"] ?? 0,
     };
 }
 
@@ -129,4 +137,9 @@ public sealed class TrainingResult
     public bool Interrupted { get; init; }
     /// <summary>The test set's evaluation after the last epoch this run trained (null if it trained none).</summary>
     public EvaluationResult? FinalEvaluation { get; init; }
+    /// <summary>
+    /// With a weight average (<see cref="TrainingOptions.Ema"/>): the last weights themselves, evaluated
+    /// on the same images at the end, to show what the average changed (null otherwise).
+    /// </summary>
+    public EvaluationResult? LastWeightsEvaluation { get; init; }
 }

@@ -185,6 +185,20 @@ public class CliTests
     }
 
     [Fact]
+    public void Train_ema_tests_and_saves_the_weight_average_and_scores_the_last_weights_too()
+    {
+        var (code, stdout, stderr) = Lenet("train", "--fast", "--epochs", "1", "--limit", "640", "--ema", "0.9", "--data", TestPaths.SmallMnist, "--out", "ema.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("weight average 0.9", stdout);
+        Assert.Contains("Test accuracy of the weight average: ", stdout);
+        Assert.Contains("The last weights themselves: ", stdout);
+        Assert.Equal(0.9f, (float)LeNet.Models.ModelFile.Read(Path.Combine(Work, "ema.lenet")).Metadata["options"]!["ema"]!, 6);
+        (code, _, stderr) = Lenet("train", "--ema", "1", "--data", TestPaths.SmallMnist);
+        Assert.Equal(1, code);
+        Assert.Contains("error: --ema is a decay per step", stderr);
+    }
+
+    [Fact]
     public void Ensemble_joins_models_into_a_committee_that_eval_and_predict_take()
     {
         var (code, stdout, stderr) = Lenet("ensemble", "lenet5", "lenet5-1998", "--data", TestPaths.SmallMnist, "--out", "pair.lenet");

@@ -134,7 +134,7 @@ public class TrainingTests
         var trainer = new Trainer(options, Train, Test);
         var path = Path.Combine(TestPaths.NewTempDirectory(), "bad.ckpt");
         var opt = Optimizer.Create(options.Optimizer, trainer.Network.Parameters.Length);
-        Checkpoint.Save(path, trainer.Network, opt, new System.Text.Json.Nodes.JsonObject { ["options"] = options.ToJson() },
+        Checkpoint.Save(path, trainer.Network, opt, new System.Text.Json.Nodes.JsonObject { ["options"] = options.ToJson() }, null,
             new TrainingState(epoch, stepInEpoch, 0, 0, 0, 0, 0, []));
         var e = Assert.ThrowsAny<LeNetException>(() => Trainer.Resume(path, Train, Test));
         Assert.IsType<InvalidModelFileException>(e);
@@ -147,7 +147,7 @@ public class TrainingTests
         var trainer = new Trainer(options, Train, Test);
         var path = Path.Combine(TestPaths.NewTempDirectory(), "holes.ckpt");
         var meta = new System.Text.Json.Nodes.JsonObject { ["options"] = options.ToJson() };
-        Checkpoint.Save(path, trainer.Network, Optimizer.Create(options.Optimizer, trainer.Network.Parameters.Length), meta, new TrainingState(0, 0, 0, 0, 0, 0, 0, []));
+        Checkpoint.Save(path, trainer.Network, Optimizer.Create(options.Optimizer, trainer.Network.Parameters.Length), meta, null, new TrainingState(0, 0, 0, 0, 0, 0, 0, []));
         // Remove "history" and make "epoch" a string, then write the file again with a valid checksum.
         var c = ModelFile.Read(path);
         var state = (System.Text.Json.Nodes.JsonObject)c.Metadata["checkpoint"]!;
