@@ -33,6 +33,7 @@ public static class KernelCheck
             results.Add(CheckGemm(width));
             results.Add(CheckElementWise(width));
             results.Add(CheckNormalization(width));
+            results.Add(CheckPooling(width));
         }
         return results;
     }
@@ -145,5 +146,38 @@ public static class KernelCheck
             sumError = Math.Max(sumError, Math.Abs(sum - reference) / Math.Max(1, Math.Abs(reference)));
         }
         return new KernelCheckResult("batch norm", width, "scale-shift, input gradient, sums, lengths 1–40", Math.Max(error, sumError), error == 0 && sumError <= 1e-5);
+    }
+
+    // 2x2 max pooling and its gradient (to each window's first maximum in row order) against the definition,
+    // on values from a small set so that windows hold ties.
+    static KernelCheckResult CheckPooling(SimdWidth width)
+    {
+        var rng = new Rng(8);
+        double error = 0;
+        foreach (var (h, w) in new[] { (28, 28), (10, 10), (6, 18), (4, 8), (2, 32) })
+        {
+            const int planes = 3;
+            var x = Enumerable.Range(0, planes * h * w).Select(_ => MathF.Round(rng.Uniform(-2, 2))).ToArray();
+            int outputs = planes * (h / 2) * (w / 2);
+            var y = new float[outputs];
+            var dy = Enumerable.Range(0, outputs).Select(i => 1f + i).ToArray();
+            var dx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+            Pooling.Max2x2(x, planes, h, w, y);
+            Pooling.Max2x2Backward(x, y, dy, planes, h, w, dx);
+            var expectedY = new float[outputs];
+            var expectedDx = new float[x.Length];
+            for (int q = 0; q < planes * (h / 2); q++)
+                for (int ox = 0; ox < w / 2; ox++)
+                {
+                    int o = q * (w / 2) + ox, top = 2 * q * w + 2 * ox;
+                    int[] cells = [top, top + 1, top + w, top + w + 1];
+                    int first = cells[0];
+                    foreach (int c in cells) if (x[c] > x[first]) first = c;
+                    expectedY[o] = x[first];
+                    expectedDx[first] = dy[o];
+                }
+            error = Math.Max(error, Math.Max(Error(y, expectedY), Error(dx, expectedDx)));
+        }
+        return new KernelCheckResult("max pooling", width, "2x2 forward and gradient, with ties", error, error == 0);
     }
 }

@@ -5,6 +5,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace LeNet.Kernels;
@@ -25,6 +26,7 @@ public static class Pooling
         if (TwoVectorRows(w)) r = Max2x2TwoVectors(ref X, ref Y, rows, w);
         else if (OneVectorRows(w)) r = Max2x2OneVector(ref X, ref Y, rows, w);
         else if (ow >= 4 && Simd.Allows(SimdWidth.V256)) { Max2x2Vector(ref X, ref Y, rows, w); return; }
+        else if (ow >= 4 && Simd.Allows(SimdWidth.V128)) { Max2x2Vector128(ref X, ref Y, rows, w); return; }
         for (; r < rows; r++)
         {
             ref float top = ref Unsafe.Add(ref X, 2 * r * w);
@@ -53,6 +55,7 @@ public static class Pooling
         if (TwoVectorRows(w)) r = Max2x2TwoVectorsBackward(ref X, ref Y, ref DY, ref DX, rows, w);
         else if (OneVectorRows(w)) r = Max2x2OneVectorBackward(ref X, ref Y, ref DY, ref DX, rows, w);
         else if (ow >= 4 && Simd.Allows(SimdWidth.V256)) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
+        else if (ow >= 4 && Simd.Allows(SimdWidth.V128)) { Max2x2BackwardVector128(ref X, ref Y, ref DY, ref DX, rows, w); return; }
         for (; r < rows; r++)
         {
             int t = 2 * r * w;
@@ -245,6 +248,79 @@ public static class Pooling
             }
         }
     }
+
+    // 128-bit forms (SSE on x64, AdvSimd on ARM64): the same 4 windows at a time, the 8 input columns
+    // as two vectors whose even and odd lanes are gathered with one two-source shuffle each.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2Vector128(ref float X, ref float Y, int rows, int w)
+    {
+        int ow = w / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            ref float top = ref Unsafe.Add(ref X, 2 * r * w);
+            ref float bottom = ref Unsafe.Add(ref top, w);
+            ref float dst = ref Unsafe.Add(ref Y, r * ow);
+            for (int o = 0; ; o += 4)
+            {
+                if (o > ow - 4) o = ow - 4;
+                nuint i = (nuint)(2 * o);
+                var v0 = Vector128.Max(Vector128.LoadUnsafe(ref top, i), Vector128.LoadUnsafe(ref bottom, i));
+                var v1 = Vector128.Max(Vector128.LoadUnsafe(ref top, i + 4), Vector128.LoadUnsafe(ref bottom, i + 4));
+                Vector128.Max(EvenLanes(v0, v1), OddLanes128(v0, v1)).StoreUnsafe(ref dst, (nuint)o);
+                if (o == ow - 4) break;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2BackwardVector128(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
+    {
+        int ow = w / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            int t = 2 * r * w;
+            for (int o = 0; ; o += 4)
+            {
+                if (o > ow - 4) o = ow - 4;
+                int i0 = t + 2 * o, q = r * ow + o;
+                var m = Vector128.LoadUnsafe(ref Y, (nuint)q);
+                var g = Vector128.LoadUnsafe(ref DY, (nuint)q);
+                Backward(ref X, ref DX, i0, w, PairLow(m), PairLow(g));
+                Backward(ref X, ref DX, i0 + 4, w, PairHigh(m), PairHigh(g));
+                if (o == ow - 4) break;
+            }
+        }
+
+        // Two windows from input column i: each window's gradient to its first maximum (a, b, c, d order).
+        static void Backward(ref float X, ref float DX, int i, int w, Vector128<float> m, Vector128<float> g)
+        {
+            var top = Vector128.Equals(Vector128.LoadUnsafe(ref X, (nuint)i), m);
+            var bottom = Vector128.Equals(Vector128.LoadUnsafe(ref X, (nuint)(i + w)), m);
+            var oddLanes = Vector128.Create(0, -1, 0, -1).AsSingle();
+            var topSwapped = Vector128.Shuffle(top, Vector128.Create(1, 0, 3, 2));
+            var takeTop = Vector128.AndNot(top, topSwapped & oddLanes);
+            var takeBottom = Vector128.AndNot(Vector128.AndNot(bottom, top | topSwapped), Vector128.Shuffle(bottom, Vector128.Create(1, 0, 3, 2)) & oddLanes);
+            (takeTop & g).StoreUnsafe(ref DX, (nuint)i);
+            (takeBottom & g).StoreUnsafe(ref DX, (nuint)(i + w));
+        }
+    }
+
+    // [a0 a2 b0 b2], [a1 a3 b1 b3], [a0 a0 a1 a1] and [a2 a2 a3 a3]: one instruction each on SSE and AdvSimd.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> EvenLanes(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.Shuffle(a, b, 0b10_00_10_00) : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.UnzipEven(a, b) : Vector128.Create(a[0], a[2], b[0], b[2]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> OddLanes128(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.Shuffle(a, b, 0b11_01_11_01) : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.UnzipOdd(a, b) : Vector128.Create(a[1], a[3], b[1], b[3]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> PairLow(Vector128<float> a) =>
+        Sse.IsSupported ? Sse.UnpackLow(a, a) : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipLow(a, a) : Vector128.Create(a[0], a[0], a[1], a[1]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> PairHigh(Vector128<float> a) =>
+        Sse.IsSupported ? Sse.UnpackHigh(a, a) : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipHigh(a, a) : Vector128.Create(a[2], a[2], a[3], a[3]);
 
     /// <summary>y = scale · (sum of each size×size block) for each of the given planes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
