@@ -1,6 +1,6 @@
 // Training from the page. POST /api/train with JSON named like `lenet train`'s options (all optional:
 // {"arch","fast","epochs","batch","optimizer","lr","schedule","seed","limit","augment","elastic",
-// "elasticAlpha","elasticSigma","labelSmoothing","weightDecay","keep"}) → {"id","events","model"}; GET /api/train/{id}/events → text/event-stream, one JSON object
+// "elasticAlpha","elasticSigma","labelSmoothing","weightDecay","ema","keep"}) → {"id","events","model"}; GET /api/train/{id}/events → text/event-stream, one JSON object
 // per event (each with step, epoch, loss, accuracy; the last with "done": true and the new model's
 // name); POST /api/train/{id}/stop, /pause, /resume; GET /api/train: whether training is allowed,
 // the limits, and the runs.
@@ -69,7 +69,7 @@ public static class TrainApi
         }
         catch (JsonException e)
         {
-            return ApiError.Result(400, $"The body must be a JSON object of training options (arch, fast, epochs, batch, optimizer, lr, schedule, seed, limit, augment, elastic, elasticAlpha, elasticSigma, labelSmoothing, weightDecay, keep): {e.Message}");
+            return ApiError.Result(400, $"The body must be a JSON object of training options (arch, fast, epochs, batch, optimizer, lr, schedule, seed, limit, augment, elastic, elasticAlpha, elasticSigma, labelSmoothing, weightDecay, ema, keep): {e.Message}");
         }
         if (body is null) return ApiError.Result(400, "The body must be a JSON object of training options, not null.");
         try

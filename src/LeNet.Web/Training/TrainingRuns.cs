@@ -42,6 +42,8 @@ public sealed record TrainRequest
     public float? ElasticSigma { get; init; }
     public float? LabelSmoothing { get; init; }
     public float? WeightDecay { get; init; }
+    /// <summary>The weight average's decay per step, as `lenet train --ema` (0: none).</summary>
+    public float? Ema { get; init; }
     /// <summary>Steps at which a copy of the model joins the model picker (default: step 100, when the run is longer).</summary>
     public long[]? Keep { get; init; }
 
@@ -152,6 +154,7 @@ public sealed class TrainingRuns : IDisposable
                 ElasticSigma = r.ElasticSigma ?? o.ElasticSigma,
                 LabelSmoothing = r.LabelSmoothing ?? o.LabelSmoothing,
                 WeightDecay = r.WeightDecay ?? o.WeightDecay,
+                Ema = r.Ema ?? o.Ema,
                 Threads = Limits.Threads,
             };
             o.Validate();

@@ -129,6 +129,7 @@ public sealed class TrainApiTests(ServerFixture server)
     [InlineData("""{"labelSmoothing":0.1,"arch":"lenet5-1998"}""", "labelSmoothing applies to softmax outputs")]
     [InlineData("""{"keep":[0]}""", "keep lists steps")]
     [InlineData("""{"elasticAlpha":500}""", "elasticAlpha must be between 0 and 200")]
+    [InlineData("""{"ema":1}""", "ema is a decay per step")]
     [InlineData("""{"elastic":true,"elasticSigma":0.1}""", "elasticSigma must be between 0.5 and 14")]
     public async Task Bad_options_get_a_400_naming_the_problem(string body, string message)
     {
