@@ -25,7 +25,7 @@ public static class Pooling
         int r = 0;
         if (TwoVectorRows(w)) r = Max2x2TwoVectors(ref X, ref Y, rows, w);
         else if (OneVectorRows(w)) r = Max2x2OneVector(ref X, ref Y, rows, w);
-        else if (ow >= 4 && Simd.Allows(SimdWidth.V256)) { Max2x2Vector(ref X, ref Y, rows, w); return; }
+        else if (ow >= 8 && Simd.Allows(SimdWidth.V256) && Avx2.IsSupported) { Max2x2Vector256(ref X, ref Y, rows, w); return; }
         else if (ow >= 4 && Simd.Allows(SimdWidth.V128)) { Max2x2Vector128(ref X, ref Y, rows, w); return; }
         for (; r < rows; r++)
         {
@@ -54,7 +54,7 @@ public static class Pooling
         int r = 0;
         if (TwoVectorRows(w)) r = Max2x2TwoVectorsBackward(ref X, ref Y, ref DY, ref DX, rows, w);
         else if (OneVectorRows(w)) r = Max2x2OneVectorBackward(ref X, ref Y, ref DY, ref DX, rows, w);
-        else if (ow >= 4 && Simd.Allows(SimdWidth.V256)) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
+        else if (ow >= 4 && Simd.Allows(SimdWidth.V256) && Avx2.IsSupported) { Max2x2BackwardVector(ref X, ref Y, ref DY, ref DX, rows, w); return; }
         else if (ow >= 4 && Simd.Allows(SimdWidth.V128)) { Max2x2BackwardVector128(ref X, ref Y, ref DY, ref DX, rows, w); return; }
         for (; r < rows; r++)
         {
@@ -194,16 +194,15 @@ public static class Pooling
         return done;
     }
 
-    // Vector forms: 4 windows (8 input columns) at a time; a row's last group overlaps the one before
-    // (ow >= 4), which recomputes and rewrites the same values.
-    static readonly Vector256<int> Evens = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
-    static readonly Vector256<int> Odds = Vector256.Create(1, 3, 5, 7, 1, 3, 5, 7);
+    // 256-bit forms. Forward: 8 windows (16 input columns, two vectors) at a time, the even and odd
+    // columns gathered by two-source shuffles within each 128-bit half, then the halves' middle pairs
+    // swapped into order; a row's last group overlaps the one before (ow >= 8), which recomputes and
+    // rewrites the same values. Backward: 4 windows at a time.
     static readonly Vector256<int> Pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
-    static readonly Vector256<int> Swap = Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6);
     static readonly Vector256<float> OddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Max2x2Vector(ref float X, ref float Y, int rows, int w)
+    static void Max2x2Vector256(ref float X, ref float Y, int rows, int w)
     {
         int ow = w / 2;
         for (int r = 0; r < rows; r++)
@@ -211,13 +210,16 @@ public static class Pooling
             ref float top = ref Unsafe.Add(ref X, 2 * r * w);
             ref float bottom = ref Unsafe.Add(ref top, w);
             ref float dst = ref Unsafe.Add(ref Y, r * ow);
-            for (int o = 0; ; o += 4)
+            for (int o = 0; ; o += 8)
             {
-                if (o > ow - 4) o = ow - 4;
-                var v = Vector256.Max(Vector256.LoadUnsafe(ref top, (nuint)(2 * o)), Vector256.LoadUnsafe(ref bottom, (nuint)(2 * o)));
-                var m = Vector256.Max(Vector256.Shuffle(v, Evens), Vector256.Shuffle(v, Odds));
-                m.GetLower().StoreUnsafe(ref dst, (nuint)o);
-                if (o == ow - 4) break;
+                if (o > ow - 8) o = ow - 8;
+                nuint i = (nuint)(2 * o);
+                var v0 = Vector256.Max(Vector256.LoadUnsafe(ref top, i), Vector256.LoadUnsafe(ref bottom, i));
+                var v1 = Vector256.Max(Vector256.LoadUnsafe(ref top, i + 8), Vector256.LoadUnsafe(ref bottom, i + 8));
+                // Windows in the order 0 1 4 5 | 2 3 6 7, then as 64-bit pairs 0 2 1 3.
+                var m = Vector256.Max(Avx.Shuffle(v0, v1, 0b10_00_10_00), Avx.Shuffle(v0, v1, 0b11_01_11_01));
+                Avx2.Permute4x64(m.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref dst, (nuint)o);
+                if (o == ow - 8) break;
             }
         }
     }
@@ -235,13 +237,13 @@ public static class Pooling
             {
                 if (o > ow - 4) o = ow - 4;
                 int i0 = t + 2 * o, q = r * ow + o;
-                var m = Vector256.Shuffle(Vector128.LoadUnsafe(ref Y, (nuint)q).ToVector256Unsafe(), Pairs);
-                var g = Vector256.Shuffle(Vector128.LoadUnsafe(ref DY, (nuint)q).ToVector256Unsafe(), Pairs);
+                var m = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref Y, (nuint)q).ToVector256Unsafe(), Pairs);
+                var g = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref DY, (nuint)q).ToVector256Unsafe(), Pairs);
                 var top = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)i0), m);
                 var bottom = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)(i0 + w)), m);
-                var topSwapped = Vector256.Shuffle(top, Swap);
+                var topSwapped = Avx.Permute(top, 0b10_11_00_01);
                 var takeTop = Vector256.AndNot(top, topSwapped & OddLanes);
-                var takeBottom = Vector256.AndNot(Vector256.AndNot(bottom, top | topSwapped), Vector256.Shuffle(bottom, Swap) & OddLanes);
+                var takeBottom = Vector256.AndNot(Vector256.AndNot(bottom, top | topSwapped), Avx.Permute(bottom, 0b10_11_00_01) & OddLanes);
                 (takeTop & g).StoreUnsafe(ref DX, (nuint)i0);
                 (takeBottom & g).StoreUnsafe(ref DX, (nuint)(i0 + w));
                 if (o == ow - 4) break;
@@ -292,6 +294,7 @@ public static class Pooling
         }
 
         // Two windows from input column i: each window's gradient to its first maximum (a, b, c, d order).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void Backward(ref float X, ref float DX, int i, int w, Vector128<float> m, Vector128<float> g)
         {
             var top = Vector128.Equals(Vector128.LoadUnsafe(ref X, (nuint)i), m);
