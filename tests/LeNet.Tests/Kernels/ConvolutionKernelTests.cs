@@ -30,6 +30,8 @@ public sealed class ConvolutionKernelTests
         new(4, 13, 13, 7, 3, 1),
         new(7, 6, 9, 16, 3, 0),     // sixteen maps (position-major), odd size
         new(3, 4, 4, 9, 4, 0),      // dense, k = 4
+        new(1, 13, 15, 7, 5, 0),    // one map, 5x5: rows of 11, seven maps (a short last tile)
+        new(1, 10, 10, 4, 5, 0),    // one map, 5x5: rows of 6 (one vector at 128 bits, under one at 256)
     ];
 
     public static TheoryData<SimdWidth, int> Cases()
@@ -65,6 +67,8 @@ public sealed class ConvolutionKernelTests
         yield return new ImplicitGemmConvolution(s);
         if (width >= SimdWidth.V128 && LaneConvolution<Lanes128>.Covers(s)) yield return new LaneConvolution<Lanes128>(s);
         if (width >= SimdWidth.V256 && LaneConvolution<Lanes256>.Covers(s)) yield return new LaneConvolution<Lanes256>(s);
+        if (width >= SimdWidth.V128 && RowConvolution<Lanes128>.Covers(s)) yield return new RowConvolution<Lanes128>(s);
+        if (width >= SimdWidth.V256 && RowConvolution<Lanes256>.Covers(s)) yield return new RowConvolution<Lanes256>(s);
         if (width < SimdWidth.V512) yield break;
         if (s.OutMaps % 16 == 0) yield return new PositionMajorConvolution(s);
         if (SingleMapConvolution.Covers(s)) yield return new SingleMapConvolution(s);
@@ -73,7 +77,7 @@ public sealed class ConvolutionKernelTests
 
     static bool HasForward(ConvolutionKernel k) => k is not SixMapConvolution || k.Shape.OutMaps % 8 == 0;
     static bool HasBackward(ConvolutionKernel k) => k is not PositionMajorConvolution;
-    static bool NeedsNoDx(ConvolutionKernel k) => k is SingleMapConvolution;
+    static bool NeedsNoDx(ConvolutionKernel k) => k is SingleMapConvolution or RowConvolution<Lanes128> or RowConvolution<Lanes256>;
 
     static float[] Random(int length, Random rng, float scale = 1) => Enumerable.Range(0, length).Select(_ => (rng.NextSingle() * 2 - 1) * scale).ToArray();
 
@@ -165,7 +169,7 @@ public sealed class ConvolutionKernelTests
 
     [Theory]
     [MemberData(nameof(GemmTests.Widths), MemberType = typeof(GemmTests))]
-    public void Below_512_bits_the_plan_puts_samples_in_lanes_where_it_can(SimdWidth width)
+    public void Below_512_bits_the_plan_puts_samples_in_lanes_or_first_layer_rows_in_vectors(SimdWidth width)
     {
         if (width == SimdWidth.V512) return;
         using var _ = Simd.Use(width);
@@ -173,8 +177,14 @@ public sealed class ConvolutionKernelTests
         {
             var plan = ConvolutionPlan.For(shape, 16);
             bool lanes = width > SimdWidth.Scalar && LaneConvolution<Lanes128>.Covers(shape);
-            Assert.All(new[] { plan.Forward, plan.Backward, plan.WeightGradientOnly },
-                k => Assert.Equal(lanes ? (width == SimdWidth.V256 ? typeof(LaneConvolution<Lanes256>) : typeof(LaneConvolution<Lanes128>)) : typeof(ImplicitGemmConvolution), k.GetType()));
+            var general = lanes ? (width == SimdWidth.V256 ? typeof(LaneConvolution<Lanes256>) : typeof(LaneConvolution<Lanes128>)) : typeof(ImplicitGemmConvolution);
+            bool rows = width == SimdWidth.V256 ? RowConvolution<Lanes256>.Covers(shape) : width == SimdWidth.V128 && RowConvolution<Lanes128>.Covers(shape);
+            var first = rows ? (width == SimdWidth.V256 ? typeof(RowConvolution<Lanes256>) : typeof(RowConvolution<Lanes128>)) : general;
+            Assert.Equal(first, plan.Forward.GetType());
+            Assert.Equal(general, plan.Backward.GetType());
+            Assert.Equal(first, plan.WeightGradientOnly.GetType());
         }
+        // LeNet-5's first layer: rows in vectors at both widths.
+        if (width > SimdWidth.Scalar) Assert.StartsWith("one input map, rows of", ConvolutionPlan.For(Shapes[0], 1).Forward.Name);
     }
 }

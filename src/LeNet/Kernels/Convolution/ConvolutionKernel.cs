@@ -109,6 +109,8 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
     /// - output maps in sixteens, 512-bit vectors: the forward pass position-major;
     /// - one input map, output maps in sixes and output rows of 17 to 32, 512-bit vectors: direct
     ///   row kernels for the forward pass and for the weight gradient of a first layer;
+    /// - at 256 and 128 bits, one input map and 5×5 kernels: vectors along output rows for the forward
+    ///   pass and the weight gradient of a first layer (RowConvolution);
     /// - at 256 and 128 bits, output maps in fours and at least half a vector of samples: one sample
     ///   per lane (LaneConvolution);
     /// - everything else: the implicit GEMM.
@@ -118,10 +120,9 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
         if (shape.IsDense) { var dense = new DenseConvolution(shape); return new(dense, dense, dense); }
         if (!Simd.Allows(SimdWidth.V512))
         {
-            var narrow = Narrow(shape, n);
-            if (narrow is not null) return new(narrow, narrow, narrow);
-            var general = new ImplicitGemmConvolution(shape);
-            return new(general, general, general);
+            var narrow = Narrow(shape, n) ?? new ImplicitGemmConvolution(shape);
+            var rows = Rows(shape);
+            return rows is null ? new(narrow, narrow, narrow) : new(rows, narrow, rows);
         }
         var gemm = new ImplicitGemmConvolution(shape);
         bool sixMaps = shape.InMaps == SixMapLanes.Maps && shape.Pad == 0 && n >= SixMapLanes.Lanes / 2;
@@ -145,6 +146,14 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
         return null;
     }
 
+    // At 256 and 128 bits, a first layer with 5×5 kernels: vectors along output rows (RowConvolution), for any batch.
+    static ConvolutionKernel? Rows(ConvolutionShape shape)
+    {
+        if (Simd.Allows(SimdWidth.V256)) return RowConvolution<Lanes256>.Covers(shape) ? new RowConvolution<Lanes256>(shape) : null;
+        if (Simd.Allows(SimdWidth.V128)) return RowConvolution<Lanes128>.Covers(shape) ? new RowConvolution<Lanes128>(shape) : null;
+        return null;
+    }
+
     /// <summary>Scratch enough for any plan of this shape with up to n samples at any width.</summary>
     public static int ScratchBound(ConvolutionShape shape, int n)
     {
@@ -152,7 +161,12 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
         int most = new ImplicitGemmConvolution(shape).ScratchLength(n);
         most = Math.Max(most, new PositionMajorConvolution(shape).ScratchLength(n));
         if (shape.InMaps == SixMapLanes.Maps && shape.Pad == 0) most = Math.Max(most, new SixMapConvolution(shape).ScratchLength(n));
-        if (shape.InMaps == 1) most = Math.Max(most, new SingleMapConvolution(shape).ScratchLength(n));
+        if (shape.InMaps == 1)
+        {
+            most = Math.Max(most, new SingleMapConvolution(shape).ScratchLength(n));
+            most = Math.Max(most, new RowConvolution<Lanes256>(shape).ScratchLength(n));
+            most = Math.Max(most, new RowConvolution<Lanes128>(shape).ScratchLength(n));
+        }
         most = Math.Max(most, new LaneConvolution<Lanes256>(shape).ScratchLength(n));
         most = Math.Max(most, new LaneConvolution<Lanes128>(shape).ScratchLength(n));
         return most;
