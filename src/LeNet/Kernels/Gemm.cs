@@ -199,6 +199,12 @@ public static class Gemm
             }
             return;
         }
+        if (!accumulate && m >= 6 && k > 0)
+        {
+            // Below 512 bits: blocks of 6 rows × two vectors of columns (16 registers' worth).
+            if (Simd.Allows(SimdWidth.V256) && n % (2 * Lanes256.Count) == 0) { GatheredNarrow<Lanes256>(m, n, k, a, rows, cols, b, ldb, bias, relu, c, ldc); return; }
+            if (Simd.Allows(SimdWidth.V128) && n % (2 * Lanes128.Count) == 0) { GatheredNarrow<Lanes128>(m, n, k, a, rows, cols, b, ldb, bias, relu, c, ldc); return; }
+        }
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
@@ -272,6 +278,62 @@ public static class Gemm
         }
         c0.StoreUnsafe(ref c); c1.StoreUnsafe(ref c, (nuint)ldc); c2.StoreUnsafe(ref c, (nuint)(2 * ldc)); c3.StoreUnsafe(ref c, (nuint)(3 * ldc));
         c4.StoreUnsafe(ref c, (nuint)(4 * ldc)); c5.StoreUnsafe(ref c, (nuint)(5 * ldc)); c6.StoreUnsafe(ref c, (nuint)(6 * ldc)); c7.StoreUnsafe(ref c, (nuint)(7 * ldc));
+    }
+
+    // The gathered product at 256 and 128 bits: blocks of 6 rows × 2 vectors of columns, 12 accumulators,
+    // per k step 2 loads of B and 6 broadcasts of gathered A; the last block of rows overlaps the one
+    // before and stores the same values again.
+    static void GatheredNarrow<V>(int m, int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<int> rows, ReadOnlySpan<int> cols,
+        ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, bool relu, Span<float> c, int ldc) where V : struct, IVector<V>
+    {
+        ref float A = ref Unsafe.AsRef(in a[0]);
+        ref int C0 = ref Unsafe.AsRef(in cols[0]);
+        for (int j = 0; j < n; j += 2 * V.Count)
+            for (int i = 0; ; i += 6)
+            {
+                if (i > m - 6) i = m - 6;
+                Gathered6x2<V>(k, ref A, rows.Slice(i, 6), ref C0, ref Unsafe.AsRef(in b[j]), ldb, ref Unsafe.AsRef(in bias[j]), relu, ref c[i * ldc + j], ldc);
+                if (i == m - 6) break;
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Gathered6x2<V>(int k, ref float A, ReadOnlySpan<int> rows, ref int cols, ref float b, int ldb, ref float bias, bool relu, ref float c, int ldc)
+        where V : struct, IVector<V>
+    {
+        nuint l = (nuint)V.Count;
+        V c0 = V.Load(ref bias, 0), d0 = V.Load(ref bias, l);
+        V c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0;
+        ref float a0 = ref Unsafe.Add(ref A, rows[0]), a1 = ref Unsafe.Add(ref A, rows[1]), a2 = ref Unsafe.Add(ref A, rows[2]),
+            a3 = ref Unsafe.Add(ref A, rows[3]), a4 = ref Unsafe.Add(ref A, rows[4]), a5 = ref Unsafe.Add(ref A, rows[5]);
+        ref int col = ref cols;
+        ref int end = ref Unsafe.Add(ref cols, k);
+        nint step = ldb;
+        while (Unsafe.IsAddressLessThan(ref col, ref end))
+        {
+            nint o = col;
+            V v = V.Load(ref b, 0), w = V.Load(ref b, l);
+            col = ref Unsafe.Add(ref col, 1);
+            b = ref Unsafe.Add(ref b, step);
+            V g = V.Create(Unsafe.Add(ref a0, o)); c0 = V.MultiplyAdd(g, v, c0); d0 = V.MultiplyAdd(g, w, d0);
+            g = V.Create(Unsafe.Add(ref a1, o)); c1 = V.MultiplyAdd(g, v, c1); d1 = V.MultiplyAdd(g, w, d1);
+            g = V.Create(Unsafe.Add(ref a2, o)); c2 = V.MultiplyAdd(g, v, c2); d2 = V.MultiplyAdd(g, w, d2);
+            g = V.Create(Unsafe.Add(ref a3, o)); c3 = V.MultiplyAdd(g, v, c3); d3 = V.MultiplyAdd(g, w, d3);
+            g = V.Create(Unsafe.Add(ref a4, o)); c4 = V.MultiplyAdd(g, v, c4); d4 = V.MultiplyAdd(g, w, d4);
+            g = V.Create(Unsafe.Add(ref a5, o)); c5 = V.MultiplyAdd(g, v, c5); d5 = V.MultiplyAdd(g, w, d5);
+        }
+        if (relu)
+        {
+            c0 = V.Max(c0, V.Zero); c1 = V.Max(c1, V.Zero); c2 = V.Max(c2, V.Zero); c3 = V.Max(c3, V.Zero); c4 = V.Max(c4, V.Zero); c5 = V.Max(c5, V.Zero);
+            d0 = V.Max(d0, V.Zero); d1 = V.Max(d1, V.Zero); d2 = V.Max(d2, V.Zero); d3 = V.Max(d3, V.Zero); d4 = V.Max(d4, V.Zero); d5 = V.Max(d5, V.Zero);
+        }
+        nuint r = (nuint)ldc;
+        V.Store(c0, ref c, 0); V.Store(d0, ref c, l);
+        V.Store(c1, ref c, r); V.Store(d1, ref c, r + l);
+        V.Store(c2, ref c, 2 * r); V.Store(d2, ref c, 2 * r + l);
+        V.Store(c3, ref c, 3 * r); V.Store(d3, ref c, 3 * r + l);
+        V.Store(c4, ref c, 4 * r); V.Store(d4, ref c, 4 * r + l);
+        V.Store(c5, ref c, 5 * r); V.Store(d5, ref c, 5 * r + l);
     }
 
     // 8 shifted rows of A × 16 columns of B: 8 accumulators, per k step one load of B and 8 broadcasts.

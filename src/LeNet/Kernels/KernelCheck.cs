@@ -29,6 +29,9 @@ public static class KernelCheck
                 var plan = ConvolutionPlan.For(shape, 17);
                 foreach (var kernel in new[] { plan.Forward, plan.Backward, plan.WeightGradientOnly }.Distinct())
                     results.Add(Check(kernel, width, shape, 17, needDx: kernel != plan.WeightGradientOnly || plan.Backward == plan.WeightGradientOnly));
+                // One image (inference) may take another forward kernel.
+                var single = ConvolutionPlan.For(shape, 1).Forward;
+                if (single.GetType() != plan.Forward.GetType()) results.Add(Check(single, width, shape, 1, needDx: false));
             }
             results.Add(CheckGemm(width));
             results.Add(CheckElementWise(width));

@@ -69,8 +69,9 @@ public sealed class ConvolutionKernelTests
         if (width >= SimdWidth.V256 && LaneConvolution<Lanes256>.Covers(s)) yield return new LaneConvolution<Lanes256>(s);
         if (width >= SimdWidth.V128 && RowConvolution<Lanes128>.Covers(s)) yield return new RowConvolution<Lanes128>(s);
         if (width >= SimdWidth.V256 && RowConvolution<Lanes256>.Covers(s)) yield return new RowConvolution<Lanes256>(s);
+        // Position-major: 512-bit blocks for maps in sixteens, narrower ones for maps in eights (and the plain loops otherwise).
+        if (s.OutMaps % 8 == 0) yield return new PositionMajorConvolution(s);
         if (width < SimdWidth.V512) yield break;
-        if (s.OutMaps % 16 == 0) yield return new PositionMajorConvolution(s);
         if (SingleMapConvolution.Covers(s)) yield return new SingleMapConvolution(s);
         if (s.InMaps == 6 && s.Pad == 0 && s.OutMaps % 4 == 0) yield return new SixMapConvolution(s);
     }
@@ -184,7 +185,10 @@ public sealed class ConvolutionKernelTests
             Assert.Equal(general, plan.Backward.GetType());
             Assert.Equal(first, plan.WeightGradientOnly.GetType());
         }
-        // LeNet-5's first layer: rows in vectors at both widths.
-        if (width > SimdWidth.Scalar) Assert.StartsWith("one input map, rows of", ConvolutionPlan.For(Shapes[0], 1).Forward.Name);
+        // LeNet-5's first layer: rows in vectors at both widths; its second with one sample: position-major forward.
+        if (width == SimdWidth.Scalar) return;
+        Assert.StartsWith("one input map, rows of", ConvolutionPlan.For(Shapes[0], 1).Forward.Name);
+        var one = ConvolutionPlan.For(Shapes[1], 1);
+        Assert.Equal(("position-major", "implicit GEMM"), (one.Forward.Name, one.Backward.Name));
     }
 }

@@ -112,7 +112,8 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
     /// - at 256 and 128 bits, one input map and 5×5 kernels: vectors along output rows for the forward
     ///   pass and the weight gradient of a first layer (RowConvolution);
     /// - at 256 and 128 bits, output maps in fours and at least half a vector of samples: one sample
-    ///   per lane (LaneConvolution);
+    ///   per lane (LaneConvolution); with fewer samples, a forward pass whose maps fill two vectors
+    ///   runs position-major;
     /// - everything else: the implicit GEMM.
     /// </summary>
     public static ConvolutionPlan For(ConvolutionShape shape, int n)
@@ -120,9 +121,11 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
         if (shape.IsDense) { var dense = new DenseConvolution(shape); return new(dense, dense, dense); }
         if (!Simd.Allows(SimdWidth.V512))
         {
-            var narrow = Narrow(shape, n) ?? new ImplicitGemmConvolution(shape);
+            var lanes = Narrow(shape, n);
+            ConvolutionKernel general = lanes ?? new ImplicitGemmConvolution(shape);
             var rows = Rows(shape);
-            return rows is null ? new(narrow, narrow, narrow) : new(rows, narrow, rows);
+            var narrowForward = rows ?? lanes ?? (PositionMajorCoversNarrow(shape) ? new PositionMajorConvolution(shape) : general);
+            return new(narrowForward, general, rows ?? general);
         }
         var gemm = new ImplicitGemmConvolution(shape);
         bool sixMaps = shape.InMaps == SixMapLanes.Maps && shape.Pad == 0 && n >= SixMapLanes.Lanes / 2;
@@ -144,6 +147,13 @@ public sealed record ConvolutionPlan(ConvolutionKernel Forward, ConvolutionKerne
         if (Simd.Allows(SimdWidth.V128))
             return LaneConvolution<Lanes128>.Covers(shape) && n >= Lanes128.Count / 2 ? new LaneConvolution<Lanes128>(shape) : null;
         return null;
+    }
+
+    // Below 512 bits, too few samples to fill lanes: output positions as the GEMM's rows when the maps fill two vectors.
+    static bool PositionMajorCoversNarrow(ConvolutionShape shape)
+    {
+        int lanes = Simd.Allows(SimdWidth.V256) ? Lanes256.Count : Simd.Allows(SimdWidth.V128) ? Lanes128.Count : 0;
+        return lanes > 0 && shape.OutMaps % (2 * lanes) == 0 && shape.OutHeight * shape.OutWidth >= 6;
     }
 
     // At 256 and 128 bits, a first layer with 5×5 kernels: vectors along output rows (RowConvolution), for any batch.
