@@ -798,6 +798,40 @@ public static class Gemm
         ref float C = ref c[0];
         int w = V.Count, n16 = j0 + (n - j0) / (2 * w) * (2 * w), n8 = j0 + (n - j0) / w * w;
         int i = 0;
+        // Six rows × two vectors (12 accumulators, 8 loads per 12 FMAs) where the columns come in pairs of vectors.
+        if (n16 > j0)
+            for (; i + 6 <= m; i += 6)
+            {
+                for (int j = j0; j < n16; j += 2 * w)
+                {
+                    V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                        c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+                    ref float ai = ref Unsafe.Add(ref A, i * lda);
+                    for (int p = 0; p < k; p++, ai = ref Unsafe.Add(ref ai, 1))
+                    {
+                        nuint bo = (nuint)(rows[p] + j);
+                        var b0 = V.Load(ref B, bo);
+                        var b1 = V.Load(ref B, bo + (nuint)w);
+                        var g = V.Create(ai); c00 = V.MultiplyAdd(g, b0, c00); c01 = V.MultiplyAdd(g, b1, c01);
+                        g = V.Create(Unsafe.Add(ref ai, lda)); c10 = V.MultiplyAdd(g, b0, c10); c11 = V.MultiplyAdd(g, b1, c11);
+                        g = V.Create(Unsafe.Add(ref ai, 2 * lda)); c20 = V.MultiplyAdd(g, b0, c20); c21 = V.MultiplyAdd(g, b1, c21);
+                        g = V.Create(Unsafe.Add(ref ai, 3 * lda)); c30 = V.MultiplyAdd(g, b0, c30); c31 = V.MultiplyAdd(g, b1, c31);
+                        g = V.Create(Unsafe.Add(ref ai, 4 * lda)); c40 = V.MultiplyAdd(g, b0, c40); c41 = V.MultiplyAdd(g, b1, c41);
+                        g = V.Create(Unsafe.Add(ref ai, 5 * lda)); c50 = V.MultiplyAdd(g, b0, c50); c51 = V.MultiplyAdd(g, b1, c51);
+                    }
+                    AddVector(ref C, i * ldc + j, c00, c01); AddVector(ref C, (i + 1) * ldc + j, c10, c11);
+                    AddVector(ref C, (i + 2) * ldc + j, c20, c21); AddVector(ref C, (i + 3) * ldc + j, c30, c31);
+                    AddVector(ref C, (i + 4) * ldc + j, c40, c41); AddVector(ref C, (i + 5) * ldc + j, c50, c51);
+                }
+                for (int j = n16; j < n8; j += w)
+                    for (int r = i; r < i + 6; r++)
+                    {
+                        V c0 = default;
+                        for (int p = 0; p < k; p++)
+                            c0 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, r * lda + p)), V.Load(ref B, (nuint)(rows[p] + j)), c0);
+                        AddVector(ref C, r * ldc + j, c0);
+                    }
+            }
         for (; i + 4 <= m; i += 4)
         {
             int j = j0;
