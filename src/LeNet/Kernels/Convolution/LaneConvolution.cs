@@ -5,8 +5,10 @@
 //   forward          y[co][pos] = b[co] + Σ_ci,ky,kx w[co,ci,ky,kx]·xL[pos + (ky, kx)][ci]
 //                    3 output positions × 4 maps: 12 accumulators, 3 loads and 4 broadcasts per 12 FMAs
 //   input gradient   dx[ci][pos] = Σ_co,ky,kx w[co,ci,ky,kx]·dzL[pos − (ky, kx) + (pad, pad)][co]
-//                    3 input positions of a row × 3 maps, over the kernel rows whose dz row exists and
-//                    the columns that meet the tile (dz laid with k − 1 zero columns on each side)
+//                    2 input positions of a row × 6 maps (12 accumulators, dz loaded once for six
+//                    maps), then 3 positions × the last 1–3 maps, over the kernel rows whose dz row
+//                    exists and the columns that meet the tile (dz laid with k − 1 zero columns on
+//                    each side)
 //   weight gradient  dW[co][r] = Σ_pos dzL[pos][co]·xL[pos + offset(r)], r = (ci, ky, kx)
 //                    4 maps × 3 patch entries of per-lane sums, 7 loads per 12 FMAs (3 of x held, dz one
 //                    at a time: 16 registers), lanes summed at the end
@@ -225,11 +227,20 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
         if (maps > 3) V.Store(V.Load(ref laneSums, at + 3 * map) + s3, ref laneSums, at + 3 * map);
     }
 
-    // dxL[ci][iy·W + ix][s] for every input position, 3 positions of a row × up to 3 maps at a time.
+    // dxL[ci][iy·W + ix][s] for every input position: 2 positions of a row × 6 maps at a time while
+    // six maps are left, then 3 positions × up to 3 maps.
     void InputGradient(ref float dzL, ref float w, ref float sums)
     {
-        int h = S.Height, wd = S.Width, cin = S.InMaps;
-        for (int ci = 0; ci < cin; ci += 3)
+        int h = S.Height, wd = S.Width, cin = S.InMaps, six = cin / 6 * 6;
+        for (int ci = 0; ci < six; ci += 6)
+            for (int iy = 0; iy < h; iy++)
+                for (int ix = 0; ; ix += 2)
+                {
+                    if (ix > wd - 2) ix = wd - 2;
+                    InputTile6(ref dzL, ref w, ci, iy, ix, ref sums);
+                    if (ix == wd - 2) break;
+                }
+        for (int ci = six; ci < cin; ci += 3)
         {
             int maps = Math.Min(3, cin - ci);
             for (int iy = 0; iy < h; iy++)
@@ -240,6 +251,44 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
                     if (ix == wd - Positions) break;
                 }
         }
+    }
+
+    // Two input positions of a row × six maps: 12 accumulators; per output map and kernel offset two
+    // loads of dz and six broadcast weights, so dz is read once for all six maps.
+    void InputTile6(ref float dzL, ref float w, int ci, int iy, int ix, ref float sums)
+    {
+        int k = S.K, p = S.Pad, cout = S.OutMaps, oh = S.OutHeight, ow = S.OutWidth, kk = S.PatchSize, kk2 = k * k, dzw = DzWidth, e = E;
+        int kyFrom = Math.Max(0, iy + p - oh + 1), kyTo = Math.Min(k - 1, iy + p);
+        int kxFrom = Math.Max(0, ix + p - ow + 1), kxTo = Math.Min(k - 1, ix + 1 + p);
+        V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero, a4 = V.Zero, a5 = V.Zero;
+        V b0 = V.Zero, b1 = V.Zero, b2 = V.Zero, b3 = V.Zero, b4 = V.Zero, b5 = V.Zero;
+        nuint l = (nuint)L, next = (nuint)(cout * L);
+        for (int ky = kyFrom; ky <= kyTo; ky++)
+        {
+            int oy = iy + p - ky;
+            for (int kx = kxFrom; kx <= kxTo; kx++)
+            {
+                nuint d = (nuint)((oy * dzw + ix + p - kx + e) * cout * L);
+                ref float wc = ref Unsafe.Add(ref w, ci * kk2 + ky * k + kx);
+                for (int co = 0; co < cout; co++, d += l, wc = ref Unsafe.Add(ref wc, kk))
+                {
+                    V u = V.Load(ref dzL, d), v = V.Load(ref dzL, d + next);
+                    V g = V.Create(wc); a0 = V.MultiplyAdd(u, g, a0); b0 = V.MultiplyAdd(v, g, b0);
+                    g = V.Create(Unsafe.Add(ref wc, kk2)); a1 = V.MultiplyAdd(u, g, a1); b1 = V.MultiplyAdd(v, g, b1);
+                    g = V.Create(Unsafe.Add(ref wc, 2 * kk2)); a2 = V.MultiplyAdd(u, g, a2); b2 = V.MultiplyAdd(v, g, b2);
+                    g = V.Create(Unsafe.Add(ref wc, 3 * kk2)); a3 = V.MultiplyAdd(u, g, a3); b3 = V.MultiplyAdd(v, g, b3);
+                    g = V.Create(Unsafe.Add(ref wc, 4 * kk2)); a4 = V.MultiplyAdd(u, g, a4); b4 = V.MultiplyAdd(v, g, b4);
+                    g = V.Create(Unsafe.Add(ref wc, 5 * kk2)); a5 = V.MultiplyAdd(u, g, a5); b5 = V.MultiplyAdd(v, g, b5);
+                }
+            }
+        }
+        nuint at = (nuint)(((ci * S.Height + iy) * S.Width + ix) * L), stride = (nuint)(S.Height * S.Width * L);
+        V.Store(a0, ref sums, at); V.Store(b0, ref sums, at + l);
+        V.Store(a1, ref sums, at + stride); V.Store(b1, ref sums, at + stride + l);
+        V.Store(a2, ref sums, at + 2 * stride); V.Store(b2, ref sums, at + 2 * stride + l);
+        V.Store(a3, ref sums, at + 3 * stride); V.Store(b3, ref sums, at + 3 * stride + l);
+        V.Store(a4, ref sums, at + 4 * stride); V.Store(b4, ref sums, at + 4 * stride + l);
+        V.Store(a5, ref sums, at + 5 * stride); V.Store(b5, ref sums, at + 5 * stride + l);
     }
 
     void InputTile(ref float dzL, ref float w, int ci, int maps, int iy, int ix, ref float sums)
