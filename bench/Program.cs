@@ -379,7 +379,8 @@ static (double Gflops, string How) PeakGflops()
 }
 
 // What the cores really do: twelve independent chains of FMAs at the kernels' width (enough to cover the FMA
-// latency) on each of `threads` threads at once, the best of five tries of about 100 ms, in GFLOP/s.
+// latency; sixteen of multiply-then-add without FMA) on each of `threads` threads at once, the best of
+// five tries of about 100 ms, in GFLOP/s.
 static double FmaGflops(int threads) => Simd.Width switch
 {
     SimdWidth.V512 => FmaGflopsAt<Lanes512>(threads),
@@ -388,22 +389,43 @@ static double FmaGflops(int threads) => Simd.Width switch
     _ => double.NaN,
 };
 
+// Without FMA (x64 below AVX2) a multiply-add is a multiply then an add, twice the latency: twelve
+// chains would measure that latency, not the two multiply and two add units, so it runs sixteen.
 static double FmaGflopsAt<V>(int threads) where V : struct, IVector<V>
 {
-    Chains<V>(1000);
+    bool fused = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+    int chains = fused ? 12 : 16;
+    Action<long> run = fused ? i => Chains<V>(i) : i => Chains16<V>(i);
+    run(1000);
     var calibrate = Stopwatch.StartNew();
-    Chains<V>(200_000);
+    run(200_000);
     long iterations = (long)(200_000 * 0.1 / Math.Max(1e-6, calibrate.Elapsed.TotalSeconds));
     double best = 0;
     for (int attempt = 0; attempt < 5; attempt++)
     {
-        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() => Chains<V>(iterations))).ToList();
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() => run(iterations))).ToList();
         var clock = Stopwatch.StartNew();
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
-        best = Math.Max(best, threads * iterations * 12.0 * V.Count * 2 / clock.Elapsed.TotalSeconds / 1e9);
+        best = Math.Max(best, threads * iterations * (double)chains * V.Count * 2 / clock.Elapsed.TotalSeconds / 1e9);
     }
     return best;
+}
+
+[MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+static V Chains16<V>(long iterations) where V : struct, IVector<V>
+{
+    var x = V.Create(0.999f);
+    var y = V.Create(1e-6f);
+    V a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y, a12 = y, a13 = y, a14 = y, a15 = y;
+    for (long i = 0; i < iterations; i++)
+    {
+        a0 = V.MultiplyAdd(a0, x, y); a1 = V.MultiplyAdd(a1, x, y); a2 = V.MultiplyAdd(a2, x, y); a3 = V.MultiplyAdd(a3, x, y);
+        a4 = V.MultiplyAdd(a4, x, y); a5 = V.MultiplyAdd(a5, x, y); a6 = V.MultiplyAdd(a6, x, y); a7 = V.MultiplyAdd(a7, x, y);
+        a8 = V.MultiplyAdd(a8, x, y); a9 = V.MultiplyAdd(a9, x, y); a10 = V.MultiplyAdd(a10, x, y); a11 = V.MultiplyAdd(a11, x, y);
+        a12 = V.MultiplyAdd(a12, x, y); a13 = V.MultiplyAdd(a13, x, y); a14 = V.MultiplyAdd(a14, x, y); a15 = V.MultiplyAdd(a15, x, y);
+    }
+    return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
 }
 
 // No calls inside the loop: a call would make the JIT keep the chains on the stack.
