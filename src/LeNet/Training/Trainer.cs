@@ -109,6 +109,7 @@ public sealed class Trainer
         var order = new int[_train.Count];
         var clock = Stopwatch.StartNew();
         EvaluationResult? lastTest = null;
+        Network? lastTested = null;   // the network the last epoch tested (the average, when kept)
         if (LogPath is not null) MetricsLog.Begin(LogPath);
 
         for (; _epoch < _o.Epochs; _epoch++)
@@ -148,7 +149,7 @@ public sealed class Trainer
             }
 
             double epochSeconds = epochClock.Elapsed.TotalSeconds;
-            Network tested = Averaged() ?? _net;
+            Network tested = lastTested = Averaged() ?? _net;
             if (tested == _net) UpdateStatistics();
             var test = lastTest = Evaluator.Evaluate(tested, _test, _o.Threads);
             var result = new EpochResult(_epoch + 1, (long)(_epoch + 1) * steps, _lossSum / Math.Max(1, _seen), (double)_correct / Math.Max(1, _seen),
@@ -171,7 +172,8 @@ public sealed class Trainer
             UpdateStatistics();
             lastWeights = Evaluator.Evaluate(_net, _test, _o.Threads);
         }
-        return new TrainingResult { Network = Averaged() ?? _net, History = _history, FinalEvaluation = lastTest, LastWeightsEvaluation = lastWeights };
+        // The average's statistics were computed when the last epoch tested it; a run with no epoch left forms it now.
+        return new TrainingResult { Network = lastTested ?? Averaged() ?? _net, History = _history, FinalEvaluation = lastTest, LastWeightsEvaluation = lastWeights };
     }
 
     /// <summary>The checkpoint section that holds the weight average.</summary>
