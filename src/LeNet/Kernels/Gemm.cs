@@ -145,7 +145,7 @@ public static class Gemm
             {
                 V s = V.Zero;
                 ref float ai = ref Unsafe.Add(ref A, rows[i]);
-                for (int p = 0; p < k; p++) s = V.MultiplyAdd(V.Create(Unsafe.Add(ref ai, p)), V.Load(ref B, (nuint)(p * ldb + j)), s);
+                for (int p = 0; p < k; p++) V.Accumulate(ref s, V.Create(Unsafe.Add(ref ai, p)), V.Load(ref B, (nuint)(p * ldb + j)));
                 AddVector(ref C, i * ldc + j, s);
             }
         return j;
@@ -315,12 +315,12 @@ public static class Gemm
             V v = V.Load(ref b, 0), w = V.Load(ref b, l);
             col = ref Unsafe.Add(ref col, 1);
             b = ref Unsafe.Add(ref b, step);
-            V g = V.Create(Unsafe.Add(ref a0, o)); c0 = V.MultiplyAdd(g, v, c0); d0 = V.MultiplyAdd(g, w, d0);
-            g = V.Create(Unsafe.Add(ref a1, o)); c1 = V.MultiplyAdd(g, v, c1); d1 = V.MultiplyAdd(g, w, d1);
-            g = V.Create(Unsafe.Add(ref a2, o)); c2 = V.MultiplyAdd(g, v, c2); d2 = V.MultiplyAdd(g, w, d2);
-            g = V.Create(Unsafe.Add(ref a3, o)); c3 = V.MultiplyAdd(g, v, c3); d3 = V.MultiplyAdd(g, w, d3);
-            g = V.Create(Unsafe.Add(ref a4, o)); c4 = V.MultiplyAdd(g, v, c4); d4 = V.MultiplyAdd(g, w, d4);
-            g = V.Create(Unsafe.Add(ref a5, o)); c5 = V.MultiplyAdd(g, v, c5); d5 = V.MultiplyAdd(g, w, d5);
+            V g = V.Create(Unsafe.Add(ref a0, o)); V.Accumulate(ref c0, g, v); V.Accumulate(ref d0, g, w);
+            g = V.Create(Unsafe.Add(ref a1, o)); V.Accumulate(ref c1, g, v); V.Accumulate(ref d1, g, w);
+            g = V.Create(Unsafe.Add(ref a2, o)); V.Accumulate(ref c2, g, v); V.Accumulate(ref d2, g, w);
+            g = V.Create(Unsafe.Add(ref a3, o)); V.Accumulate(ref c3, g, v); V.Accumulate(ref d3, g, w);
+            g = V.Create(Unsafe.Add(ref a4, o)); V.Accumulate(ref c4, g, v); V.Accumulate(ref d4, g, w);
+            g = V.Create(Unsafe.Add(ref a5, o)); V.Accumulate(ref c5, g, v); V.Accumulate(ref d5, g, w);
         }
         if (relu)
         {
@@ -812,12 +812,12 @@ public static class Gemm
                         nuint bo = (nuint)(rows[p] + j);
                         var b0 = V.Load(ref B, bo);
                         var b1 = V.Load(ref B, bo + (nuint)w);
-                        var g = V.Create(ai); c00 = V.MultiplyAdd(g, b0, c00); c01 = V.MultiplyAdd(g, b1, c01);
-                        g = V.Create(Unsafe.Add(ref ai, lda)); c10 = V.MultiplyAdd(g, b0, c10); c11 = V.MultiplyAdd(g, b1, c11);
-                        g = V.Create(Unsafe.Add(ref ai, 2 * lda)); c20 = V.MultiplyAdd(g, b0, c20); c21 = V.MultiplyAdd(g, b1, c21);
-                        g = V.Create(Unsafe.Add(ref ai, 3 * lda)); c30 = V.MultiplyAdd(g, b0, c30); c31 = V.MultiplyAdd(g, b1, c31);
-                        g = V.Create(Unsafe.Add(ref ai, 4 * lda)); c40 = V.MultiplyAdd(g, b0, c40); c41 = V.MultiplyAdd(g, b1, c41);
-                        g = V.Create(Unsafe.Add(ref ai, 5 * lda)); c50 = V.MultiplyAdd(g, b0, c50); c51 = V.MultiplyAdd(g, b1, c51);
+                        var g = V.Create(ai); V.Accumulate(ref c00, g, b0); V.Accumulate(ref c01, g, b1);
+                        g = V.Create(Unsafe.Add(ref ai, lda)); V.Accumulate(ref c10, g, b0); V.Accumulate(ref c11, g, b1);
+                        g = V.Create(Unsafe.Add(ref ai, 2 * lda)); V.Accumulate(ref c20, g, b0); V.Accumulate(ref c21, g, b1);
+                        g = V.Create(Unsafe.Add(ref ai, 3 * lda)); V.Accumulate(ref c30, g, b0); V.Accumulate(ref c31, g, b1);
+                        g = V.Create(Unsafe.Add(ref ai, 4 * lda)); V.Accumulate(ref c40, g, b0); V.Accumulate(ref c41, g, b1);
+                        g = V.Create(Unsafe.Add(ref ai, 5 * lda)); V.Accumulate(ref c50, g, b0); V.Accumulate(ref c51, g, b1);
                     }
                     AddVector(ref C, i * ldc + j, c00, c01); AddVector(ref C, (i + 1) * ldc + j, c10, c11);
                     AddVector(ref C, (i + 2) * ldc + j, c20, c21); AddVector(ref C, (i + 3) * ldc + j, c30, c31);
@@ -828,7 +828,7 @@ public static class Gemm
                     {
                         V c0 = default;
                         for (int p = 0; p < k; p++)
-                            c0 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, r * lda + p)), V.Load(ref B, (nuint)(rows[p] + j)), c0);
+                            V.Accumulate(ref c0, V.Create(Unsafe.Add(ref A, r * lda + p)), V.Load(ref B, (nuint)(rows[p] + j)));
                         AddVector(ref C, r * ldc + j, c0);
                     }
             }
@@ -848,10 +848,10 @@ public static class Gemm
                     var a1 = V.Create(Unsafe.Add(ref A, (i + 1) * lda + p));
                     var a2 = V.Create(Unsafe.Add(ref A, (i + 2) * lda + p));
                     var a3 = V.Create(Unsafe.Add(ref A, (i + 3) * lda + p));
-                    c00 = V.MultiplyAdd(a0, b0, c00); c01 = V.MultiplyAdd(a0, b1, c01);
-                    c10 = V.MultiplyAdd(a1, b0, c10); c11 = V.MultiplyAdd(a1, b1, c11);
-                    c20 = V.MultiplyAdd(a2, b0, c20); c21 = V.MultiplyAdd(a2, b1, c21);
-                    c30 = V.MultiplyAdd(a3, b0, c30); c31 = V.MultiplyAdd(a3, b1, c31);
+                    V.Accumulate(ref c00, a0, b0); V.Accumulate(ref c01, a0, b1);
+                    V.Accumulate(ref c10, a1, b0); V.Accumulate(ref c11, a1, b1);
+                    V.Accumulate(ref c20, a2, b0); V.Accumulate(ref c21, a2, b1);
+                    V.Accumulate(ref c30, a3, b0); V.Accumulate(ref c31, a3, b1);
                 }
                 AddVector(ref C, i * ldc + j, c00, c01); AddVector(ref C, (i + 1) * ldc + j, c10, c11);
                 AddVector(ref C, (i + 2) * ldc + j, c20, c21); AddVector(ref C, (i + 3) * ldc + j, c30, c31);
@@ -862,10 +862,10 @@ public static class Gemm
                 for (int p = 0; p < k; p++)
                 {
                     var b0 = V.Load(ref B, (nuint)(rows[p] + j));
-                    c0 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, i * lda + p)), b0, c0);
-                    c1 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0, c1);
-                    c2 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0, c2);
-                    c3 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0, c3);
+                    V.Accumulate(ref c0, V.Create(Unsafe.Add(ref A, i * lda + p)), b0);
+                    V.Accumulate(ref c1, V.Create(Unsafe.Add(ref A, (i + 1) * lda + p)), b0);
+                    V.Accumulate(ref c2, V.Create(Unsafe.Add(ref A, (i + 2) * lda + p)), b0);
+                    V.Accumulate(ref c3, V.Create(Unsafe.Add(ref A, (i + 3) * lda + p)), b0);
                 }
                 AddVector(ref C, i * ldc + j, c0); AddVector(ref C, (i + 1) * ldc + j, c1);
                 AddVector(ref C, (i + 2) * ldc + j, c2); AddVector(ref C, (i + 3) * ldc + j, c3);
@@ -877,8 +877,7 @@ public static class Gemm
             {
                 V c0 = default;
                 for (int p = 0; p < k; p++)
-                    c0 = V.MultiplyAdd(V.Create(Unsafe.Add(ref A, i * lda + p)),
-                        V.Load(ref B, (nuint)(rows[p] + j)), c0);
+                    V.Accumulate(ref c0, V.Create(Unsafe.Add(ref A, i * lda + p)), V.Load(ref B, (nuint)(rows[p] + j)));
                 AddVector(ref C, i * ldc + j, c0);
             }
         }
@@ -1114,10 +1113,10 @@ public static class Gemm
                 for (int p = 0; p < k8; p += w)
                 {
                     var av = V.Load(ref A, (nuint)(ia + p));
-                    s0 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb0 + p)), s0);
-                    s1 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb1 + p)), s1);
-                    s2 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb2 + p)), s2);
-                    s3 = V.MultiplyAdd(av, V.Load(ref B, (nuint)(jb3 + p)), s3);
+                    V.Accumulate(ref s0, av, V.Load(ref B, (nuint)(jb0 + p)));
+                    V.Accumulate(ref s1, av, V.Load(ref B, (nuint)(jb1 + p)));
+                    V.Accumulate(ref s2, av, V.Load(ref B, (nuint)(jb2 + p)));
+                    V.Accumulate(ref s3, av, V.Load(ref B, (nuint)(jb3 + p)));
                 }
                 c[i * ldc + j] += V.Sum(s0) + Tail(a, ia, b, jb0, k8, k);
                 c[i * ldc + j + 1] += V.Sum(s1) + Tail(a, ia, b, jb1, k8, k);
@@ -1129,7 +1128,7 @@ public static class Gemm
                 V s = default;
                 int jb = rows[j];
                 for (int p = 0; p < k8; p += w)
-                    s = V.MultiplyAdd(V.Load(ref A, (nuint)(ia + p)), V.Load(ref B, (nuint)(jb + p)), s);
+                    V.Accumulate(ref s, V.Load(ref A, (nuint)(ia + p)), V.Load(ref B, (nuint)(jb + p)));
                 c[i * ldc + j] += V.Sum(s) + Tail(a, ia, b, jb, k8, k);
             }
         }

@@ -118,13 +118,13 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
             ref float xr = ref Unsafe.Add(ref x0, Unsafe.Add(ref off, r));
             V u = V.Load(ref xr, 0), v = V.Load(ref xr, o1), t = V.Load(ref xr, o2);
             V g = V.Create(Unsafe.Add(ref w, r));
-            a0 = V.MultiplyAdd(u, g, a0); b0 = V.MultiplyAdd(v, g, b0); c0 = V.MultiplyAdd(t, g, c0);
+            V.Accumulate(ref a0, u, g); V.Accumulate(ref b0, v, g); V.Accumulate(ref c0, t, g);
             g = V.Create(Unsafe.Add(ref w1, r));
-            a1 = V.MultiplyAdd(u, g, a1); b1 = V.MultiplyAdd(v, g, b1); c1 = V.MultiplyAdd(t, g, c1);
+            V.Accumulate(ref a1, u, g); V.Accumulate(ref b1, v, g); V.Accumulate(ref c1, t, g);
             g = V.Create(Unsafe.Add(ref w2, r));
-            a2 = V.MultiplyAdd(u, g, a2); b2 = V.MultiplyAdd(v, g, b2); c2 = V.MultiplyAdd(t, g, c2);
+            V.Accumulate(ref a2, u, g); V.Accumulate(ref b2, v, g); V.Accumulate(ref c2, t, g);
             g = V.Create(Unsafe.Add(ref w3, r));
-            a3 = V.MultiplyAdd(u, g, a3); b3 = V.MultiplyAdd(v, g, b3); c3 = V.MultiplyAdd(t, g, c3);
+            V.Accumulate(ref a3, u, g); V.Accumulate(ref b3, v, g); V.Accumulate(ref c3, t, g);
         }
         if (relu)
         {
@@ -205,13 +205,13 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
             // Three x vectors held, one dz vector at a time: 12 + 3 + 1 registers.
             V u = V.Load(ref xr, 0), v = V.Load(ref xr, o1), t = V.Load(ref xr, o2);
             V g = V.Load(ref dzr, 0);
-            a0 = V.MultiplyAdd(g, u, a0); b0 = V.MultiplyAdd(g, v, b0); c0 = V.MultiplyAdd(g, t, c0);
+            V.Accumulate(ref a0, g, u); V.Accumulate(ref b0, g, v); V.Accumulate(ref c0, g, t);
             g = V.Load(ref dzr, g1);
-            a1 = V.MultiplyAdd(g, u, a1); b1 = V.MultiplyAdd(g, v, b1); c1 = V.MultiplyAdd(g, t, c1);
+            V.Accumulate(ref a1, g, u); V.Accumulate(ref b1, g, v); V.Accumulate(ref c1, g, t);
             g = V.Load(ref dzr, g2);
-            a2 = V.MultiplyAdd(g, u, a2); b2 = V.MultiplyAdd(g, v, b2); c2 = V.MultiplyAdd(g, t, c2);
+            V.Accumulate(ref a2, g, u); V.Accumulate(ref b2, g, v); V.Accumulate(ref c2, g, t);
             g = V.Load(ref dzr, g3);
-            a3 = V.MultiplyAdd(g, u, a3); b3 = V.MultiplyAdd(g, v, b3); c3 = V.MultiplyAdd(g, t, c3);
+            V.Accumulate(ref a3, g, u); V.Accumulate(ref b3, g, v); V.Accumulate(ref c3, g, t);
         }
         AddSums(ref laneSums, co * kk + r, kk, maps, a0, a1, a2, a3);
         if (entries > 1) AddSums(ref laneSums, co * kk + r + 1, kk, maps, b0, b1, b2, b3);
@@ -273,12 +273,12 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
                 for (int co = 0; co < cout; co++, d += l, wc = ref Unsafe.Add(ref wc, kk))
                 {
                     V u = V.Load(ref dzL, d), v = V.Load(ref dzL, d + next);
-                    V g = V.Create(wc); a0 = V.MultiplyAdd(u, g, a0); b0 = V.MultiplyAdd(v, g, b0);
-                    g = V.Create(Unsafe.Add(ref wc, kk2)); a1 = V.MultiplyAdd(u, g, a1); b1 = V.MultiplyAdd(v, g, b1);
-                    g = V.Create(Unsafe.Add(ref wc, 2 * kk2)); a2 = V.MultiplyAdd(u, g, a2); b2 = V.MultiplyAdd(v, g, b2);
-                    g = V.Create(Unsafe.Add(ref wc, 3 * kk2)); a3 = V.MultiplyAdd(u, g, a3); b3 = V.MultiplyAdd(v, g, b3);
-                    g = V.Create(Unsafe.Add(ref wc, 4 * kk2)); a4 = V.MultiplyAdd(u, g, a4); b4 = V.MultiplyAdd(v, g, b4);
-                    g = V.Create(Unsafe.Add(ref wc, 5 * kk2)); a5 = V.MultiplyAdd(u, g, a5); b5 = V.MultiplyAdd(v, g, b5);
+                    V g = V.Create(wc); V.Accumulate(ref a0, u, g); V.Accumulate(ref b0, v, g);
+                    g = V.Create(Unsafe.Add(ref wc, kk2)); V.Accumulate(ref a1, u, g); V.Accumulate(ref b1, v, g);
+                    g = V.Create(Unsafe.Add(ref wc, 2 * kk2)); V.Accumulate(ref a2, u, g); V.Accumulate(ref b2, v, g);
+                    g = V.Create(Unsafe.Add(ref wc, 3 * kk2)); V.Accumulate(ref a3, u, g); V.Accumulate(ref b3, v, g);
+                    g = V.Create(Unsafe.Add(ref wc, 4 * kk2)); V.Accumulate(ref a4, u, g); V.Accumulate(ref b4, v, g);
+                    g = V.Create(Unsafe.Add(ref wc, 5 * kk2)); V.Accumulate(ref a5, u, g); V.Accumulate(ref b5, v, g);
                 }
             }
         }
@@ -313,11 +313,11 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
                     V u = V.Load(ref dzL, d), v = V.Load(ref dzL, d + next), t = V.Load(ref dzL, d + 2 * next);
                     ref float wc = ref Unsafe.Add(ref w, co * kk + ci * kk2 + r);
                     V g = V.Create(wc);
-                    a0 = V.MultiplyAdd(u, g, a0); b0 = V.MultiplyAdd(v, g, b0); c0 = V.MultiplyAdd(t, g, c0);
+                    V.Accumulate(ref a0, u, g); V.Accumulate(ref b0, v, g); V.Accumulate(ref c0, t, g);
                     g = V.Create(Unsafe.Add(ref wc, m1 * kk2));
-                    a1 = V.MultiplyAdd(u, g, a1); b1 = V.MultiplyAdd(v, g, b1); c1 = V.MultiplyAdd(t, g, c1);
+                    V.Accumulate(ref a1, u, g); V.Accumulate(ref b1, v, g); V.Accumulate(ref c1, t, g);
                     g = V.Create(Unsafe.Add(ref wc, m2 * kk2));
-                    a2 = V.MultiplyAdd(u, g, a2); b2 = V.MultiplyAdd(v, g, b2); c2 = V.MultiplyAdd(t, g, c2);
+                    V.Accumulate(ref a2, u, g); V.Accumulate(ref b2, v, g); V.Accumulate(ref c2, t, g);
                 }
             }
         }

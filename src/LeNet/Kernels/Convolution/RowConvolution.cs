@@ -77,13 +77,13 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
                 V g0 = V.Create(Unsafe.Add(ref w0, t)), g1 = V.Create(Unsafe.Add(ref w1, t)), g2 = V.Create(Unsafe.Add(ref w2, t));
                 ref float r = ref Unsafe.Add(ref row, kx);
                 V u = V.Load(ref r, x0);
-                a0 = V.MultiplyAdd(u, g0, a0); a1 = V.MultiplyAdd(u, g1, a1); a2 = V.MultiplyAdd(u, g2, a2);
+                V.Accumulate(ref a0, u, g0); V.Accumulate(ref a1, u, g1); V.Accumulate(ref a2, u, g2);
                 u = V.Load(ref r, x1);
-                b0 = V.MultiplyAdd(u, g0, b0); b1 = V.MultiplyAdd(u, g1, b1); b2 = V.MultiplyAdd(u, g2, b2);
+                V.Accumulate(ref b0, u, g0); V.Accumulate(ref b1, u, g1); V.Accumulate(ref b2, u, g2);
                 u = V.Load(ref r, x2);
-                c0 = V.MultiplyAdd(u, g0, c0); c1 = V.MultiplyAdd(u, g1, c1); c2 = V.MultiplyAdd(u, g2, c2);
+                V.Accumulate(ref c0, u, g0); V.Accumulate(ref c1, u, g1); V.Accumulate(ref c2, u, g2);
                 u = V.Load(ref r, x3);
-                d0 = V.MultiplyAdd(u, g0, d0); d1 = V.MultiplyAdd(u, g1, d1); d2 = V.MultiplyAdd(u, g2, d2);
+                V.Accumulate(ref d0, u, g0); V.Accumulate(ref d1, u, g1); V.Accumulate(ref d2, u, g2);
             }
         if (relu)
         {
@@ -140,32 +140,31 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
 
     /// <summary>
     /// One map's dz into rows of DzRow: dz = y &gt; 0 ? dy : 0 (or dy itself when it already is dz),
-    /// returning its sum for the bias gradient.
+    /// returning its sum for the bias gradient. When ow is not a multiple of the width, a row's last
+    /// vector ends at ow, overlapping the one before (a scalar tail's branch on y would mispredict),
+    /// and the tail's share of the sum is read back from the laid row, which is zero past ow.
     /// </summary>
     float LayGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> laid, bool plain)
     {
-        int ow = S.OutWidth, whole = ow / L * L;
+        int ow = S.OutWidth;
+        nuint l = (nuint)L, whole = (nuint)(ow / L * L), last = (nuint)(ow - L);
         var sum = V.Zero;
-        float tail = 0;
         ref float Y = ref Unsafe.AsRef(in y[0]);
         ref float DY = ref Unsafe.AsRef(in dy[0]);
         ref float D = ref laid[0];
         for (int oy = 0; oy < S.OutHeight; oy++, Y = ref Unsafe.Add(ref Y, ow), DY = ref Unsafe.Add(ref DY, ow), D = ref Unsafe.Add(ref D, DzRow))
         {
-            for (nuint i = 0; i < (nuint)whole; i += (nuint)L)
+            for (nuint i = 0; i < whole; i += l)
             {
                 var v = plain ? V.Load(ref DY, i) : V.WherePositive(V.Load(ref Y, i), V.Load(ref DY, i));
                 V.Store(v, ref D, i);
                 sum += v;
             }
-            for (int i = whole; i < ow; i++)
-            {
-                float v = plain || Unsafe.Add(ref Y, i) > 0 ? Unsafe.Add(ref DY, i) : 0f;
-                Unsafe.Add(ref D, i) = v;
-                tail += v;
-            }
+            if (whole == (nuint)ow) continue;
+            V.Store(plain ? V.Load(ref DY, last) : V.WherePositive(V.Load(ref Y, last), V.Load(ref DY, last)), ref D, last);
+            sum += V.Load(ref D, whole);
         }
-        return V.Sum(sum) + tail;
+        return V.Sum(sum);
     }
 
     // Per-lane sums of dW[co + m][ky][kx] for the 5 taps of kernel row ky, over one sample's dz.
@@ -181,15 +180,15 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
                 nuint c = (nuint)(j * L);
                 V p = V.Load(ref d, c), q = V.Load(ref d, c + second);
                 V u = V.Load(ref x, c);
-                a0 = V.MultiplyAdd(u, p, a0); b0 = V.MultiplyAdd(u, q, b0);
+                V.Accumulate(ref a0, u, p); V.Accumulate(ref b0, u, q);
                 u = V.Load(ref x, c + 1);
-                a1 = V.MultiplyAdd(u, p, a1); b1 = V.MultiplyAdd(u, q, b1);
+                V.Accumulate(ref a1, u, p); V.Accumulate(ref b1, u, q);
                 u = V.Load(ref x, c + 2);
-                a2 = V.MultiplyAdd(u, p, a2); b2 = V.MultiplyAdd(u, q, b2);
+                V.Accumulate(ref a2, u, p); V.Accumulate(ref b2, u, q);
                 u = V.Load(ref x, c + 3);
-                a3 = V.MultiplyAdd(u, p, a3); b3 = V.MultiplyAdd(u, q, b3);
+                V.Accumulate(ref a3, u, p); V.Accumulate(ref b3, u, q);
                 u = V.Load(ref x, c + 4);
-                a4 = V.MultiplyAdd(u, p, a4); b4 = V.MultiplyAdd(u, q, b4);
+                V.Accumulate(ref a4, u, p); V.Accumulate(ref b4, u, q);
             }
         // Tap (ky, kx) of map m goes to sums[((ky·5 + kx)·cout + m)·L].
         nuint tap = (nuint)(cout * L), at = (nuint)((ky * 5 * cout + co) * L);
