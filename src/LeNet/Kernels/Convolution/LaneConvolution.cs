@@ -218,6 +218,8 @@ public sealed class LaneConvolution<V>(ConvolutionShape shape) : ConvolutionKern
         if (entries > 2) AddSums(ref laneSums, co * kk + r + 2, kk, maps, c0, c1, c2, c3);
     }
 
+    // Inlined: a call after the loop would make the JIT store the sums still needed after it on every step.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void AddSums(ref float laneSums, int weight, int kk, int maps, V s0, V s1, V s2, V s3)
     {
         nuint at = (nuint)(weight * L), map = (nuint)(kk * L);
