@@ -21,7 +21,7 @@ public static class TrainCommand
         var batch = new Option<int?>("--batch") { Description = "Mini-batch size. Default: 64 (lenet5), 32 (lenet5-1998), 128 (cnn-wide).", HelpName = "N" };
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd (momentum 0.9), adam or rmsprop. Default: adam.", HelpName = "NAME" };
         optimizer.AcceptOnlyFromAmong([.. Optimizer.Names]);
-        var lr = new Option<float?>("--lr") { Description = "Learning rate (the peak rate with onecycle). Default: 0.002 (lenet5), 0.001 (lenet5-1998, cnn-wide).", HelpName = "X" };
+        var lr = new Option<float?>("--lr") { Description = "Learning rate (the peak rate with onecycle). Default: 0.002 (lenet5, cnn-deep), 0.004 (cnn-bn), 0.001 (lenet5-1998, cnn-wide).", HelpName = "X" };
         var schedule = new Option<string?>("--schedule") { Description = "Learning-rate schedule: none, step (×0.1 at 50% and 75%), onecycle (warm-up then cosine decay). Default: onecycle.", HelpName = "NAME" };
         schedule.AcceptOnlyFromAmong("none", "step", "onecycle");
         var activation = new Option<string?>("--activation") { Description = "lenet5 only: relu (default), tanh or sigmoid.", HelpName = "NAME" };

@@ -21,7 +21,7 @@ const recipes = {
   "lenet5-1998": { epochs: 20, batch: 32, optimizer: "adam", lr: 0.001, labelSmoothing: 0 },
   "cnn-wide": { epochs: 12, batch: 128, optimizer: "adam", lr: 0.001, labelSmoothing: 0 },
   "cnn-deep": { epochs: 20, batch: 128, optimizer: "adam", lr: 0.002, labelSmoothing: 0.1 },
-  "cnn-bn": { epochs: 20, batch: 128, optimizer: "adam", lr: 0.002, labelSmoothing: 0.1, augment: true, elastic: true },
+  "cnn-bn": { epochs: 20, batch: 128, optimizer: "adam", lr: 0.004, labelSmoothing: 0.1, augment: true, elastic: true },
 };
 const form = $("train-form");
 $("train-arch").addEventListener("change", (e) => {

@@ -43,7 +43,7 @@ public sealed record TrainingOptions
     {
         Architectures.CnnBn => new TrainingOptions
         {
-            Architecture = Architectures.Default(Architectures.CnnBn), Epochs = 20, BatchSize = 128, LearningRate = 2e-3f, LabelSmoothing = 0.1f,
+            Architecture = Architectures.Default(Architectures.CnnBn), Epochs = 20, BatchSize = 128, LearningRate = 4e-3f, LabelSmoothing = 0.1f,
             Augment = true, ElasticAlpha = 36, ElasticSigma = 6,
         },
         Architectures.LeNet5Classic => new TrainingOptions { Architecture = Architectures.Default(architecture), Epochs = 20, BatchSize = 32, LearningRate = 1e-3f },
