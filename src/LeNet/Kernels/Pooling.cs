@@ -1,6 +1,8 @@
 // Pooling kernels over planes of h×w: 2x2 maximum (forward, and its gradient to the first maximum of
 // each window in row order) with vector forms chosen by row length and width, and the sum over
-// size×size blocks (average pooling, the paper's subsampling) with its adjoint.
+// size×size blocks (average pooling, the paper's subsampling) with its adjoint. Maxima are MaxNative
+// (one maxps) throughout, as in the scalar loop: Vector128/256.Max orders NaN and signed zeros as IEEE
+// does, at 8 instructions a call below 512 bits.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -102,9 +104,9 @@ public static class Pooling
         {
             ref float top = ref Unsafe.Add(ref X, 2 * r * w);
             ref float bottom = ref Unsafe.Add(ref top, w);
-            var v0 = Vector512.Max(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref bottom));
-            var v1 = Vector512.Max(Vector512.LoadUnsafe(ref top, second), Vector512.LoadUnsafe(ref bottom, second));
-            Vector512.Max(Avx512F.PermuteVar16x32x2(v0, even, v1), Avx512F.PermuteVar16x32x2(v0, odd, v1)).StoreUnsafe(ref Y, (nuint)(r * ow));
+            var v0 = Vector512.MaxNative(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref bottom));
+            var v1 = Vector512.MaxNative(Vector512.LoadUnsafe(ref top, second), Vector512.LoadUnsafe(ref bottom, second));
+            Vector512.MaxNative(Avx512F.PermuteVar16x32x2(v0, even, v1), Avx512F.PermuteVar16x32x2(v0, odd, v1)).StoreUnsafe(ref Y, (nuint)(r * ow));
         }
         return Math.Max(0, rows - 1);
     }
@@ -163,8 +165,8 @@ public static class Pooling
         for (int r = 0; r < done; r++)
         {
             ref float top = ref Unsafe.Add(ref X, 2 * r * w);
-            var v = Vector512.Max(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref top, (nuint)w));
-            Vector512.Max(Avx512F.PermuteVar16x32(v, even), Avx512F.PermuteVar16x32(v, odd)).StoreUnsafe(ref Y, (nuint)(r * ow));
+            var v = Vector512.MaxNative(Vector512.LoadUnsafe(ref top), Vector512.LoadUnsafe(ref top, (nuint)w));
+            Vector512.MaxNative(Avx512F.PermuteVar16x32(v, even), Avx512F.PermuteVar16x32(v, odd)).StoreUnsafe(ref Y, (nuint)(r * ow));
         }
         return done;
     }
@@ -198,8 +200,6 @@ public static class Pooling
     // columns gathered by two-source shuffles within each 128-bit half, then the halves' middle pairs
     // swapped into order; a row's last group overlaps the one before (ow >= 8), which recomputes and
     // rewrites the same values. Backward: 4 windows at a time.
-    static readonly Vector256<int> Pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
-    static readonly Vector256<float> OddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Max2x2Vector256(ref float X, ref float Y, int rows, int w)
@@ -214,10 +214,10 @@ public static class Pooling
             {
                 if (o > ow - 8) o = ow - 8;
                 nuint i = (nuint)(2 * o);
-                var v0 = Vector256.Max(Vector256.LoadUnsafe(ref top, i), Vector256.LoadUnsafe(ref bottom, i));
-                var v1 = Vector256.Max(Vector256.LoadUnsafe(ref top, i + 8), Vector256.LoadUnsafe(ref bottom, i + 8));
+                var v0 = Vector256.MaxNative(Vector256.LoadUnsafe(ref top, i), Vector256.LoadUnsafe(ref bottom, i));
+                var v1 = Vector256.MaxNative(Vector256.LoadUnsafe(ref top, i + 8), Vector256.LoadUnsafe(ref bottom, i + 8));
                 // Windows in the order 0 1 4 5 | 2 3 6 7, then as 64-bit pairs 0 2 1 3.
-                var m = Vector256.Max(Avx.Shuffle(v0, v1, 0b10_00_10_00), Avx.Shuffle(v0, v1, 0b11_01_11_01));
+                var m = Vector256.MaxNative(Avx.Shuffle(v0, v1, 0b10_00_10_00), Avx.Shuffle(v0, v1, 0b11_01_11_01));
                 Avx2.Permute4x64(m.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref dst, (nuint)o);
                 if (o == ow - 8) break;
             }
@@ -230,6 +230,10 @@ public static class Pooling
     static void Max2x2BackwardVector(ref float X, ref float Y, ref float DY, ref float DX, int rows, int w)
     {
         int ow = w / 2;
+        // Constants as locals: read from static readonly fields, they cost a class-initialisation check
+        // and a call in the loop (this method is compiled before the class's static constructor runs).
+        var Pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+        var OddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
         for (int r = 0; r < rows; r++)
         {
             int t = 2 * r * w;
@@ -266,9 +270,9 @@ public static class Pooling
             {
                 if (o > ow - 4) o = ow - 4;
                 nuint i = (nuint)(2 * o);
-                var v0 = Vector128.Max(Vector128.LoadUnsafe(ref top, i), Vector128.LoadUnsafe(ref bottom, i));
-                var v1 = Vector128.Max(Vector128.LoadUnsafe(ref top, i + 4), Vector128.LoadUnsafe(ref bottom, i + 4));
-                Vector128.Max(EvenLanes(v0, v1), OddLanes128(v0, v1)).StoreUnsafe(ref dst, (nuint)o);
+                var v0 = Vector128.MaxNative(Vector128.LoadUnsafe(ref top, i), Vector128.LoadUnsafe(ref bottom, i));
+                var v1 = Vector128.MaxNative(Vector128.LoadUnsafe(ref top, i + 4), Vector128.LoadUnsafe(ref bottom, i + 4));
+                Vector128.MaxNative(EvenLanes(v0, v1), OddLanes128(v0, v1)).StoreUnsafe(ref dst, (nuint)o);
                 if (o == ow - 4) break;
             }
         }
