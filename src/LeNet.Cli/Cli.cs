@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LeNet;
+using LeNet.Data;
 
 namespace LeNet.Cli;
 
@@ -159,6 +160,22 @@ public static class Cli
         Description = "Folder with the four MNIST-format IDX files (.gz or raw), e.g. Fashion-MNIST. Default: the MNIST copy built into the tool.",
         HelpName = "DIR",
     };
+
+    public static Option<int> HoldoutOption() => new("--holdout")
+    {
+        Description = "Score the last N training images instead of the test set: the images that `lenet train --holdout N` kept out of training, so models can be compared without looking at the test set. Default: 0 (the test set).",
+        HelpName = "N",
+    };
+
+    /// <summary>The images to score: the test set, or with holdout N the last N training images.</summary>
+    public static (MnistDataset Images, string Name) ScoredImages(string? data, int holdout)
+    {
+        if (holdout == 0) return (MnistDataset.LoadOrEmbedded(data, train: false), "test");
+        if (holdout < 0) throw new InvalidOptionException("Holdout", $"must not be negative (got {holdout})");
+        var train = MnistDataset.LoadOrEmbedded(data, train: true);
+        if (holdout >= train.Count) throw new InvalidOptionException("Holdout", $"must be below the {train.Count:N0} training images (got {holdout:N0})");
+        return (train.Skip(train.Count - holdout), "held-out");
+    }
 
     public static Option<bool> JsonOption(string what) => new("--json") { Description = $"Print {what} as one JSON document on stdout." };
 

@@ -1,5 +1,6 @@
-// `lenet eval --model FILE [--data DIR] [--wrong DIR] [--json]`: test-set accuracy, loss,
-// per-class accuracy and the confusion matrix; optionally saves every misclassified digit.
+// `lenet eval --model FILE [--data DIR] [--holdout N] [--wrong DIR] [--json]`: test-set accuracy (or
+// that of the last N training images), loss, per-class accuracy and the confusion matrix; optionally
+// saves every misclassified digit.
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using LeNet.Data;
@@ -16,12 +17,13 @@ public static class EvalCommand
         var model = new Option<string>("--model") { Description = $"The model to evaluate: a .lenet file, or a built-in model: {string.Join(", ", PretrainedModels.Names)}.", DefaultValueFactory = _ => PretrainedModels.Default, HelpName = "FILE|NAME" };
         var data = Cli.DataOption();
         var wrong = new Option<string?>("--wrong") { Description = "Save each misclassified test image as DIR/<true>/<pred>_<index>.png.", HelpName = "DIR" };
+        var holdout = Cli.HoldoutOption();
         var json = Cli.JsonOption("accuracy, loss, perClass and confusion");
-        var cmd = new Command("eval", "Evaluate a model on the test set: accuracy, loss, per-class accuracy, confusion matrix.") { model, data, wrong, json };
+        var cmd = new Command("eval", "Evaluate a model on the test set: accuracy, loss, per-class accuracy, confusion matrix.") { model, data, holdout, wrong, json };
         cmd.SetAction(r =>
         {
             var network = PretrainedModels.Resolve(r.GetValue(model)!);
-            var test = MnistDataset.LoadOrEmbedded(r.GetValue(data), train: false);
+            var (test, scored) = Cli.ScoredImages(r.GetValue(data), r.GetValue(holdout));
             var result = Evaluator.Evaluate(network, test);
             string? wrongDir = r.GetValue(wrong);
             int saved = wrongDir is null ? 0 : DigitImages.SaveMisclassified(test, result.Predictions, wrongDir);
@@ -37,7 +39,7 @@ public static class EvalCommand
                 });
                 return Cli.Ok;
             }
-            Console.WriteLine($"Test accuracy {result.Accuracy:P2} ({result.Count - result.Errors:N0}/{result.Count:N0}), loss {result.Loss:F4}");
+            Console.WriteLine($"{(scored == "test" ? "Test" : "Held-out")} accuracy {result.Accuracy:P2} ({result.Count - result.Errors:N0}/{result.Count:N0}), loss {result.Loss:F4}");
             var table = new Table().Border(TableBorder.Simple).Collapse().Title("Confusion matrix (rows: true digit, columns: guess)");
             table.AddColumn("true");
             for (int c = 0; c < 10; c++) table.AddColumn(new TableColumn(c.ToString()).RightAligned());

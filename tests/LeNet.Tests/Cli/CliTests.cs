@@ -221,6 +221,36 @@ public class CliTests
     }
 
     [Fact]
+    public void Eval_and_ensemble_with_holdout_score_the_last_training_images_not_the_test_set()
+    {
+        var (code, stdout, stderr) = Lenet("eval", "--model", TestPaths.PretrainedModel, "--data", TestPaths.SmallMnist, "--holdout", "700", "--json");
+        Assert.True(code == 0, stderr);
+        var json = JsonNode.Parse(stdout)!.AsObject();
+        var train = LeNet.Data.MnistDataset.Load(TestPaths.SmallMnist, train: true);
+        var expected = LeNet.Training.Evaluator.Evaluate(LeNet.Models.ModelFile.Load(TestPaths.PretrainedModel), train.Skip(train.Count - 700));
+        Assert.Equal(700, (int)json["count"]!);
+        Assert.Equal(expected.Accuracy, (double)json["accuracy"]!, 5);
+        (code, stdout, _) = Lenet("eval", "--model", TestPaths.PretrainedModel, "--data", TestPaths.SmallMnist, "--holdout", "700");
+        Assert.Equal(0, code);
+        Assert.StartsWith("Held-out accuracy", stdout);
+
+        (code, stdout, stderr) = Lenet("ensemble", "lenet5", "lenet5-1998", "--data", TestPaths.SmallMnist, "--holdout", "700", "--out", "held.lenet");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("on 700 held-out images", stdout);
+        var metadata = LeNet.Models.ModelFile.Read(Path.Combine(Work, "held.lenet")).Metadata;
+        Assert.NotNull(metadata["heldOutAccuracy"]);
+        Assert.Null(metadata["testAccuracy"]);   // a held-out score is never shown as a test score
+
+        foreach (var (value, message) in new[] { ("-1", "--holdout must not be negative"), ("3000", "--holdout must be below the 3,000 training images") })
+        {
+            (code, _, stderr) = Lenet("eval", "--data", TestPaths.SmallMnist, "--holdout", value);
+            Assert.Equal(1, code);
+            Assert.Contains(message, stderr);
+            NoStackTrace(stderr);
+        }
+    }
+
+    [Fact]
     public void Train_resume_of_a_finished_run_reports_its_result()
     {
         Assert.Equal(0, Lenet("train", "--data", TestPaths.SmallMnist, "--epochs", "1", "--limit", "300", "--out", "r.lenet").Code);
