@@ -16,7 +16,7 @@ public static class EvalCommand
     {
         var model = new Option<string>("--model") { Description = $"The model to evaluate: a .lenet file, or a built-in model: {string.Join(", ", PretrainedModels.Names)}.", DefaultValueFactory = _ => PretrainedModels.Default, HelpName = "FILE|NAME" };
         var data = Cli.DataOption();
-        var wrong = new Option<string?>("--wrong") { Description = "Save each misclassified test image as DIR/<true>/<pred>_<index>.png.", HelpName = "DIR" };
+        var wrong = new Option<string?>("--wrong") { Description = "Save each misclassified image (of the test set, or of the held-out images with --holdout) as DIR/<true>/<pred>_<index>.png.", HelpName = "DIR" };
         var holdout = Cli.HoldoutOption();
         var json = Cli.JsonOption("accuracy, loss, perClass and confusion");
         var cmd = new Command("eval", "Evaluate a model on the test set: accuracy, loss, per-class accuracy, confusion matrix.") { model, data, holdout, wrong, json };
