@@ -200,7 +200,6 @@ public static class Pooling
     // columns gathered by two-source shuffles within each 128-bit half, then the halves' middle pairs
     // swapped into order; a row's last group overlaps the one before (ow >= 8), which recomputes and
     // rewrites the same values. Backward: 4 windows at a time.
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Max2x2Vector256(ref float X, ref float Y, int rows, int w)
     {
@@ -232,8 +231,8 @@ public static class Pooling
         int ow = w / 2;
         // Constants as locals: read from static readonly fields, they cost a class-initialisation check
         // and a call in the loop (this method is compiled before the class's static constructor runs).
-        var Pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
-        var OddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
+        var pairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+        var oddLanes = Vector256.Create(0, -1, 0, -1, 0, -1, 0, -1).AsSingle();
         for (int r = 0; r < rows; r++)
         {
             int t = 2 * r * w;
@@ -241,13 +240,13 @@ public static class Pooling
             {
                 if (o > ow - 4) o = ow - 4;
                 int i0 = t + 2 * o, q = r * ow + o;
-                var m = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref Y, (nuint)q).ToVector256Unsafe(), Pairs);
-                var g = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref DY, (nuint)q).ToVector256Unsafe(), Pairs);
+                var m = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref Y, (nuint)q).ToVector256Unsafe(), pairs);
+                var g = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref DY, (nuint)q).ToVector256Unsafe(), pairs);
                 var top = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)i0), m);
                 var bottom = Vector256.Equals(Vector256.LoadUnsafe(ref X, (nuint)(i0 + w)), m);
                 var topSwapped = Avx.Permute(top, 0b10_11_00_01);
-                var takeTop = Vector256.AndNot(top, topSwapped & OddLanes);
-                var takeBottom = Vector256.AndNot(Vector256.AndNot(bottom, top | topSwapped), Avx.Permute(bottom, 0b10_11_00_01) & OddLanes);
+                var takeTop = Vector256.AndNot(top, topSwapped & oddLanes);
+                var takeBottom = Vector256.AndNot(Vector256.AndNot(bottom, top | topSwapped), Avx.Permute(bottom, 0b10_11_00_01) & oddLanes);
                 (takeTop & g).StoreUnsafe(ref DX, (nuint)i0);
                 (takeBottom & g).StoreUnsafe(ref DX, (nuint)(i0 + w));
                 if (o == ow - 4) break;
