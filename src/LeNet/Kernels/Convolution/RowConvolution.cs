@@ -35,6 +35,8 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
     // The weight gradient's reads of the padded input run past a plane by less than a vector (lanes
     // that meet dz's zero columns), within the cleared slack that PadInput leaves after the planes.
     int PaddedLength(int n) => RoundUp(Chunk(n) * G + SlackX);
+    // 1 in the lanes of a row's last vector that lie past its whole vectors, 0 in those that repeat them.
+    readonly float[] _tailLanes = [.. Enumerable.Range(0, V.Count).Select(i => i >= V.Count - shape.OutWidth % V.Count ? 1f : 0f)];
 
     // Scratch: padded input of a chunk | laid dz of one sample | per-lane weight-gradient sums.
     public override int ScratchLength(int n) => PaddedLength(n) + RoundUp(DzLength) + RoundUp(SumsLength) + Simd.AlignmentSlack;
@@ -42,7 +44,7 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
     public override void Forward(ReadOnlySpan<float> w, ReadOnlySpan<float> b, ReadOnlySpan<float> x, Span<float> y, int n, bool relu, Span<float> scratch)
     {
         scratch = Simd.Aligned(scratch);
-        int chunk = Chunk(n), g = G, outSize = S.OutputSize, cout = S.OutMaps;
+        int chunk = Chunk(n), g = G, outSize = S.OutputSize, cout = S.OutMaps, oh = S.OutHeight, rv = RowVectors, wp = Wp;
         var padded = scratch[..PaddedLength(n)];
         for (int s0 = 0; s0 < n; s0 += chunk)
         {
@@ -52,9 +54,9 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
             {
                 ref float ys = ref y[(s0 + s) * outSize];
                 for (int co = 0; co < cout; co += Maps)
-                    for (int oy = 0; oy < S.OutHeight; oy++)
-                        for (int j = 0; j < RowVectors; j += Vectors)
-                            ForwardTile(ref padded[s * g + oy * Wp], w, b, co, Math.Min(Maps, cout - co), j, relu, ref ys, oy);
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int j = 0; j < rv; j += Vectors)
+                            ForwardTile(ref padded[s * g + oy * wp], w, b, co, Math.Min(Maps, cout - co), j, relu, ref ys, oy);
             }
         }
     }
@@ -113,7 +115,7 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
         if (!dx.IsEmpty) throw new NotSupportedException($"{Name} computes the weight gradient of a first layer only.");
         scratch = Simd.Aligned(scratch);
         int outSize = S.OutputSize, oh = S.OutHeight, ow = S.OutWidth, map = oh * ow, kk = S.PatchSize, chunk = Chunk(n), g = G, cout = S.OutMaps;
-        int paddedLength = PaddedLength(n);
+        int dzMap = oh * DzRow, wp = Wp, paddedLength = PaddedLength(n);
         var padded = scratch[..paddedLength];
         var dz = scratch.Slice(paddedLength, DzLength);
         var sums = scratch.Slice(paddedLength + RoundUp(DzLength), SumsLength);
@@ -128,10 +130,10 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
                 int at = (s0 + s) * outSize;
                 for (int co = 0; co < cout; co++)
                     db[co] += LayGradient(reluOutput.IsEmpty ? gradient.Slice(at + co * map, map) : reluOutput.Slice(at + co * map, map),
-                        gradient.Slice(at + co * map, map), dz.Slice(co * oh * DzRow, oh * DzRow), reluOutput.IsEmpty);
+                        gradient.Slice(at + co * map, map), dz.Slice(co * dzMap, dzMap), reluOutput.IsEmpty);
                 for (int ky = 0; ky < 5; ky++)
                     for (int co = 0; co < cout; co += GradientMaps)
-                        WeightTile(ref padded[s * g + ky * Wp], ref dz[0], ref sums[0], co, Math.Min(GradientMaps, cout - co), ky);
+                        WeightTile(ref padded[s * g + ky * wp], ref dz[0], ref sums[0], co, Math.Min(GradientMaps, cout - co), ky);
             }
         }
         for (int r = 0; r < kk; r++)
@@ -142,17 +144,19 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
     /// One map's dz into rows of DzRow: dz = y &gt; 0 ? dy : 0 (or dy itself when it already is dz),
     /// returning its sum for the bias gradient. When ow is not a multiple of the width, a row's last
     /// vector ends at ow, overlapping the one before (a scalar tail's branch on y would mispredict),
-    /// and the tail's share of the sum is read back from the laid row, which is zero past ow.
+    /// and only its lanes past the whole vectors join the sum, picked by 0/1 weights (reading them
+    /// back from the laid row would wait on the store: a load that only partly overlaps a store
+    /// cannot take its data from it).
     /// </summary>
     float LayGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> laid, bool plain)
     {
-        int ow = S.OutWidth;
+        int ow = S.OutWidth, oh = S.OutHeight, dzRow = DzRow;   // locals: a property read stays a call in this loop
         nuint l = (nuint)L, whole = (nuint)(ow / L * L), last = (nuint)(ow - L);
-        var sum = V.Zero;
+        V sum = V.Zero, tail = V.Load(ref _tailLanes[0], 0);
         ref float Y = ref Unsafe.AsRef(in y[0]);
         ref float DY = ref Unsafe.AsRef(in dy[0]);
         ref float D = ref laid[0];
-        for (int oy = 0; oy < S.OutHeight; oy++, Y = ref Unsafe.Add(ref Y, ow), DY = ref Unsafe.Add(ref DY, ow), D = ref Unsafe.Add(ref D, DzRow))
+        for (int oy = 0; oy < oh; oy++, Y = ref Unsafe.Add(ref Y, ow), DY = ref Unsafe.Add(ref DY, ow), D = ref Unsafe.Add(ref D, dzRow))
         {
             for (nuint i = 0; i < whole; i += l)
             {
@@ -161,8 +165,9 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
                 sum += v;
             }
             if (whole == (nuint)ow) continue;
-            V.Store(plain ? V.Load(ref DY, last) : V.WherePositive(V.Load(ref Y, last), V.Load(ref DY, last)), ref D, last);
-            sum += V.Load(ref D, whole);
+            var t = plain ? V.Load(ref DY, last) : V.WherePositive(V.Load(ref Y, last), V.Load(ref DY, last));
+            V.Store(t, ref D, last);
+            V.Accumulate(ref sum, t, tail);
         }
         return V.Sum(sum);
     }
