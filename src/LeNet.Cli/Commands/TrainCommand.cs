@@ -131,7 +131,7 @@ public static class TrainCommand
         var o = trainer.Options;
         string ckpt = trainer.CheckpointPath!;
         string header = $"Training {o.Architecture} on {trainer.TrainCount:N0} images: {o.Epochs} epochs, batch {o.BatchSize}, " +
-            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} threads, {Network.KernelWidth} kernels" + (o.Augment ? o.ElasticAlpha > 0 ? $", distortions on (elastic α {o.ElasticAlpha.ToString(CultureInfo.InvariantCulture)} σ {o.ElasticSigma.ToString(CultureInfo.InvariantCulture)})" : ", distortions on" : "") +
+            $"{o.Optimizer} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} ({Schedule.Name(o.Schedule)}), seed {o.Seed}, {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, {Network.KernelWidth} kernels" + (o.Augment ? o.ElasticAlpha > 0 ? $", distortions on (elastic α {o.ElasticAlpha.ToString(CultureInfo.InvariantCulture)} σ {o.ElasticSigma.ToString(CultureInfo.InvariantCulture)})" : ", distortions on" : "") +
             (o.LabelSmoothing > 0 ? $", label smoothing {o.LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") +
             (o.WeightDecay > 0 ? $", weight decay {o.WeightDecay.ToString(CultureInfo.InvariantCulture)}" : "") +
             (o.Ema > 0 ? $", weight average {o.Ema.ToString(CultureInfo.InvariantCulture)}" : "") +
