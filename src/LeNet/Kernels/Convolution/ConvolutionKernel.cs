@@ -38,11 +38,12 @@ public abstract class ConvolutionKernel(ConvolutionShape shape)
     // ---- The zero-padded input that several kernels read ----------------------------------------------
     // A chunk of the batch is copied into planes of G floats laid out [ci][sample], each a padded
     // Hp×Wp image; outputs are then computed on a grid Wp wide (columns past OutWidth dropped).
-    protected int Hp => S.Height + 2 * S.Pad;
-    protected int Wp => S.Width + 2 * S.Pad;
-    protected int G => RoundUp(Hp * Wp);
+    // Fields, not computed properties: once the JIT has spent its inlining budget on a tile's vector
+    // operations, a property read there stays a call.
+    protected readonly int Hp = shape.Height + 2 * shape.Pad, Wp = shape.Width + 2 * shape.Pad;
+    protected readonly int G = RoundUp((shape.Height + 2 * shape.Pad) * (shape.Width + 2 * shape.Pad));
     /// <summary>The output grid of one sample: OutHeight rows of Wp.</summary>
-    protected int Pf => RoundUp(S.OutHeight * Wp);
+    protected readonly int Pf = RoundUp(shape.OutHeight * (shape.Width + 2 * shape.Pad));
     /// <summary>Floats past the last plane that the grid can reach (garbage or zeros only).</summary>
     protected int SlackX => Pf + S.K * Wp + 16;
 

@@ -28,8 +28,8 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
 
     static int L => V.Count;
     /// <summary>Vectors per output row, and the width of a row of laid dz.</summary>
-    int RowVectors => (S.OutWidth + L - 1) / L;
-    int DzRow => RowVectors * L;
+    readonly int RowVectors = (shape.OutWidth + V.Count - 1) / V.Count;
+    readonly int DzRow = (shape.OutWidth + V.Count - 1) / V.Count * V.Count;
     int DzLength => S.OutMaps * S.OutHeight * DzRow;
     int SumsLength => S.PatchSize * S.OutMaps * L;
     // The weight gradient's reads of the padded input run past a plane by less than a vector (lanes
@@ -150,7 +150,7 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
     /// </summary>
     float LayGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> laid, bool plain)
     {
-        int ow = S.OutWidth, oh = S.OutHeight, dzRow = DzRow;   // locals: a property read stays a call in this loop
+        int ow = S.OutWidth, oh = S.OutHeight, dzRow = DzRow;
         nuint l = (nuint)L, whole = (nuint)(ow / L * L), last = (nuint)(ow - L);
         V sum = V.Zero, tail = V.Load(ref _tailLanes[0], 0);
         ref float Y = ref Unsafe.AsRef(in y[0]);
