@@ -5,9 +5,18 @@ using System.Runtime.CompilerServices;
 
 namespace LeNet.Kernels;
 
-public abstract class ConvolutionKernel(ConvolutionShape shape)
+public abstract class ConvolutionKernel
 {
-    public ConvolutionShape Shape { get; } = shape;
+    protected ConvolutionKernel(ConvolutionShape shape)
+    {
+        Shape = shape;
+        Hp = shape.Height + 2 * shape.Pad;
+        Wp = shape.Width + 2 * shape.Pad;
+        G = RoundUp(Hp * Wp);
+        Pf = RoundUp(shape.OutHeight * Wp);
+    }
+
+    public ConvolutionShape Shape { get; }
     protected ConvolutionShape S => Shape;
 
     /// <summary>Short name for summaries and tests.</summary>
@@ -40,10 +49,9 @@ public abstract class ConvolutionKernel(ConvolutionShape shape)
     // Hp×Wp image; outputs are then computed on a grid Wp wide (columns past OutWidth dropped).
     // Fields, not computed properties: once the JIT has spent its inlining budget on a tile's vector
     // operations, a property read there stays a call.
-    protected readonly int Hp = shape.Height + 2 * shape.Pad, Wp = shape.Width + 2 * shape.Pad;
-    protected readonly int G = RoundUp((shape.Height + 2 * shape.Pad) * (shape.Width + 2 * shape.Pad));
+    protected readonly int Hp, Wp, G;
     /// <summary>The output grid of one sample: OutHeight rows of Wp.</summary>
-    protected readonly int Pf = RoundUp(shape.OutHeight * (shape.Width + 2 * shape.Pad));
+    protected readonly int Pf;
     /// <summary>Floats past the last plane that the grid can reach (garbage or zeros only).</summary>
     protected int SlackX => Pf + S.K * Wp + 16;
 

@@ -28,8 +28,8 @@ public sealed class RowConvolution<V>(ConvolutionShape shape) : ConvolutionKerne
 
     static int L => V.Count;
     /// <summary>Vectors per output row, and the width of a row of laid dz.</summary>
-    readonly int RowVectors = (shape.OutWidth + V.Count - 1) / V.Count;
-    readonly int DzRow = (shape.OutWidth + V.Count - 1) / V.Count * V.Count;
+    readonly int RowVectors = VectorsIn(shape.OutWidth), DzRow = VectorsIn(shape.OutWidth) * V.Count;
+    static int VectorsIn(int width) => (width + V.Count - 1) / V.Count;
     int DzLength => S.OutMaps * S.OutHeight * DzRow;
     int SumsLength => S.PatchSize * S.OutMaps * L;
     // The weight gradient's reads of the padded input run past a plane by less than a vector (lanes
