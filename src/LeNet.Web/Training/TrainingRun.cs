@@ -253,6 +253,9 @@ public sealed class TrainingRun
                 e["lr"] = r.LearningRate;
                 e["seconds"] = Math.Round(_active.Elapsed.TotalSeconds, 2);
                 Emit(e);
+                // Every epoch but the last ends with a snapshot too (the run's end sends the last), so a
+                // short run still shows its maps change, whatever the time gap.
+                if (r.Epoch < Options.Epochs) Emit(Snapshot(trainer.Network));
             };
 
             var result = trainer.Run(_cancel.Token);
